@@ -1,0 +1,44 @@
+# Template maintainers' entry points. `make test` is the whole suite, from a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PYTEST_ARGS ?=
+
+.PHONY: help setup venv system-deps test test-fast lint render-example bench clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check --quiet --upgrade "pip>=25.1"
+	$(VENV)/bin/pip install --disable-pip-version-check --quiet --group test
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with the template's test dependencies
+
+system-deps: ## Debian packages the tests need (bubblewrap for the Lambda emulation)
+	@bash scripts/system-deps.sh
+
+setup: venv system-deps ## Everything the tests need
+
+test: setup ## The whole template test suite (all markers), as CI runs it
+	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: venv ## Rendering tests only (seconds)
+	$(VENV)/bin/pytest -n 2 -m "not iac and not layer and not e2e and not update" $(PYTEST_ARGS)
+
+lint: venv ## ruff on the template's own Python
+	$(VENV)/bin/ruff check hooks tests bench
+	$(VENV)/bin/ruff format --check hooks tests bench
+
+render-example: venv ## Render a service with all defaults into ./example-service
+	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD . example-service
+
+bench: setup ## Benchmarks; results in bench/results/
+	$(VENV)/bin/python bench/render_time.py
+
+clean: ## Remove venvs and caches
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Copier hooks: importable, unit-tested functions behind thin entry-point scripts."""

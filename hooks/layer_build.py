@@ -1,0 +1,50 @@
+"""Post-generation layer build: run the rendered project's own `python -m layerbuild`.
+
+Runs once, on `copier copy` only (Copier runs tasks three times during `update`; updates
+rebuild through a migration instead). A missing Go or a failed build never undoes the render:
+the project is complete without build/, and the message says how to build later.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+LATER = "build it later with `make layer` (or `make layer-docker` on a machine with Docker)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    built: bool
+    message: str
+
+
+def run_layer_build(project: Path, python: str = sys.executable) -> Outcome:
+    if shutil.which("go") is None:
+        return Outcome(False, f"layer not built: Go is not installed here; {LATER}")
+    print(f"Building the OpenTelemetry layer in {project} (python -m layerbuild) ...", flush=True)
+    result = subprocess.run(
+        [python, "-m", "layerbuild"], cwd=project, env=dict(os.environ), check=False
+    )
+    if result.returncode != 0:
+        return Outcome(
+            False,
+            f"layer build failed (exit {result.returncode}, see above); the project itself is "
+            f"complete: fix the cause, then {LATER.removeprefix('build it later with ')}",
+        )
+    return Outcome(True, f"layer built: {project / 'build' / 'layer.zip'}")
+
+
+def main(argv: list[str]) -> int:
+    project = Path(argv[0]) if argv else Path.cwd()
+    outcome = run_layer_build(project.resolve())
+    print(outcome.message, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,9 @@
+//go:build !lambdacomponents.custom || (lambdacomponents.custom && (lambdacomponents.all || lambdacomponents.processor.all || lambdacomponents.processor.memory_limiter))
+
+package main
+
+import "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
+
+func init() {
+	defaultRegistry.addProcessor(memorylimiterprocessor.NewFactory(), "go.opentelemetry.io/collector/processor/memorylimiterprocessor")
+}

@@ -1,0 +1,6 @@
+"""Builds build/layer.zip: the collector extension, its config and the OTel Python SDK.
+
+Lambda layers cannot be attached to container images, so the image carries the layer itself:
+the Dockerfile unpacks this zip into /opt, where Lambda starts /opt/extensions/* and the
+wrapper /opt/otel-instrument (AWS_LAMBDA_EXEC_WRAPPER).
+"""

@@ -1,0 +1,85 @@
+"""Rendering: every answer combination renders a complete, parseable, lint-clean project whose
+own tests pass."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from cases import ALL_CASES, MATRIX
+from project_checks import VENV_BIN, parse_structured, project_files, run, run_project_tests
+from render import Case
+
+pytestmark = pytest.mark.render
+
+UNRENDERED = re.compile(r"\{\{|\{%|%\}")
+STRUCTURED = {".yml", ".yaml", ".json", ".toml"}
+
+
+@pytest.fixture(params=ALL_CASES, ids=lambda case: case.id)
+def project(request: pytest.FixtureRequest, render_case) -> Path:
+    return render_case(request.param)
+
+
+def test_no_unrendered_jinja_and_no_empty_files(project: Path) -> None:
+    leftovers, empty = [], []
+    for path in project_files(project):
+        if path.suffix == ".go" or path.name == "go.sum":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if UNRENDERED.search(text) or UNRENDERED.search(path.name):
+            leftovers.append(str(path.relative_to(project)))
+        if not text.strip():
+            empty.append(str(path.relative_to(project)))
+    assert leftovers == []
+    assert empty == []
+
+
+def test_structured_files_parse(project: Path) -> None:
+    parsed = [p for p in project_files(project) if p.suffix in STRUCTURED]
+    assert len(parsed) >= 5
+    for path in parsed:
+        parse_structured(path)
+
+
+def test_ruff_clean(project: Path) -> None:
+    for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        result = run([str(VENV_BIN / "ruff"), *args], project)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_clean(project: Path) -> None:
+    result = run([str(VENV_BIN / "hadolint"), "--no-color", "Dockerfile"], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda case: case.id)
+def test_project_tests_pass(case: Case, render_case) -> None:
+    result = run_project_tests(render_case(case))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\b\d+ passed\b", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda case: case.id)
+def test_answers_reach_the_files(case: Case, render_case) -> None:
+    project = render_case(case)
+    answers = parse_structured(project / ".copier-answers.yml")
+    assert answers["iac"] == case.iac
+    assert answers["trace_exporter"] == case.trace_exporter
+    # Pins follow the template, never the saved answers.
+    assert not any(key.startswith("pin_") for key in answers)
+    pins = parse_structured(project / "pins.toml")
+    assert pins["function"]["architecture"] == case.architecture
+    config = parse_structured(project / "collector" / "config.yaml")
+    exporter = "awsxray" if case.trace_exporter == "awsxray" else "otlphttp"
+    assert list(config["exporters"]) == [exporter]
+    assert config["service"]["pipelines"]["traces"]["exporters"] == [exporter]
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "localhost:4318"
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "FROM public.ecr.aws/lambda/python:3.13" in dockerfile
+    assert 'CMD ["app.lambda_handler"]' in dockerfile
+    readme = (project / "README.md").read_text()
+    if case.trace_exporter == "xray-otlp":
+        assert "Transaction Search" in readme
