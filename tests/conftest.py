@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from render import Case, render  # noqa: E402
-from template_repo import snapshot  # noqa: E402
+from render import Case, render
+from template_repo import snapshot
 
 # A developer's own Copier settings must not leak into the tests (field notes).
 os.environ["COPIER_SETTINGS_PATH"] = str(Path(__file__).parent / "copier-settings.yml")

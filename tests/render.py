@@ -38,9 +38,7 @@ class Case:
         }
 
 
-def render(
-    template: Path, dest: Path, answers: dict[str, Any], *, skip_tasks: bool = True
-) -> Path:
+def render(template: Path, dest: Path, answers: dict[str, Any], *, skip_tasks: bool = True) -> Path:
     """Render the template at HEAD of ``template`` into ``dest`` (tasks skipped by default)."""
     copier.run_copy(
         str(template),

@@ -7,7 +7,6 @@ import shutil
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,12 @@ EXTENSION_NAME = "collector"
 WRAPPER_NAME = "otel-instrument"
 # Bump when the build's output format changes, so old caches are not reused.
 FORMAT = "1"
+
+
+try:  # the build runs on the developer's machine, which needs Python 3.11+
+    import tomllib
+except ModuleNotFoundError as error:  # pragma: no cover - depends on the machine
+    raise SystemExit("the layer build needs Python 3.11 or newer (for tomllib)") from error
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,9 @@ def collector_key(project: Project, tags: list[str], goarch: str, go_label: str)
 
 
 def python_key(project: Project, python_version: str, architecture: str) -> str:
-    return key(FORMAT, "python", project.requirements, python_version, architecture, sys.version_info[:2])
+    return key(
+        FORMAT, "python", project.requirements, python_version, architecture, sys.version_info[:2]
+    )
 
 
 def layer_key(project: Project, tags: list[str], architecture: str, python_version: str) -> str:
@@ -158,18 +165,20 @@ def build_layer(project: Project, options: Options) -> dict[str, Any]:
             notes.append(f"checked with the linux/{host_goarch} build of the same sources and tags")
 
     python_dir = cache / f"python-{python_key(project, python_version, architecture)}"
-    with steps.step(f"Install OpenTelemetry Python for {python_version} on {architecture}") as notes:
+    title = f"Install OpenTelemetry Python for {python_version} on {architecture}"
+    with steps.step(title) as notes:
         packages_file = python_dir / "packages.json"
         if packages_file.is_file():
             notes.append("cached")
         else:
-            staging = Path(tempfile.mkdtemp(prefix="python-", dir=cache))
+            cache.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".python-", dir=cache))
             try:
                 installed = python_part.install(
                     project.requirements, python_version, architecture, staging / "python"
                 )
                 compiled = python_part.precompile(staging / "python", python_version)
-                        (staging / "packages.json").write_text(
+                (staging / "packages.json").write_text(
                     json.dumps({"packages": installed, "precompiled": compiled}, indent=2)
                 )
                 shutil.rmtree(python_dir, ignore_errors=True)
@@ -187,13 +196,9 @@ def build_layer(project: Project, options: Options) -> dict[str, Any]:
         }
         package.add_tree(entries, python_dir / "python", "python")
         options.out_dir.mkdir(parents=True, exist_ok=True)
-        staged = Path(
-            tempfile.mkstemp(prefix=".layer-", suffix=".zip.tmp", dir=options.out_dir)[1]
-        )
+        staged = Path(tempfile.mkstemp(prefix=".layer-", suffix=".zip.tmp", dir=options.out_dir)[1])
         try:
-            package.write_zip(
-                entries, {f"extensions/{EXTENSION_NAME}", WRAPPER_NAME}, staged
-            )
+            package.write_zip(entries, {f"extensions/{EXTENSION_NAME}", WRAPPER_NAME}, staged)
             manifest = package.publish(
                 staged,
                 {

@@ -60,7 +60,9 @@ def find_go(required: str) -> GoToolchain:
     need = tuple(int(n) for n in required.split("."))
     executable = shutil.which("go")
     if executable is None:
-        raise LayerBuildError("Go is not installed (no `go` on PATH)", INSTALL_GO.format(need=required))
+        raise LayerBuildError(
+            "Go is not installed (no `go` on PATH)", INSTALL_GO.format(need=required)
+        )
     out = subprocess.run(
         [executable, "env", "GOVERSION"], capture_output=True, text=True, check=False
     ).stdout
@@ -123,9 +125,7 @@ def download_modules(go: GoToolchain, collector_dir: Path) -> None:
     _run_go(go, ["mod", "download"], collector_dir, go_env(host_goarch()))
 
 
-def build(
-    go: GoToolchain, collector_dir: Path, goarch: str, tags: list[str], output: Path
-) -> None:
+def build(go: GoToolchain, collector_dir: Path, goarch: str, tags: list[str], output: Path) -> None:
     """Compile a static extension binary into ``output`` (written atomically)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")

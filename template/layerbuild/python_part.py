@@ -8,8 +8,8 @@ this machine's shebang, so they are dropped; the layer ships its own wrapper.
 from __future__ import annotations
 
 import compileall
-import py_compile
 import json
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -18,8 +18,15 @@ from pathlib import Path
 from .errors import LayerBuildError
 
 PLATFORM = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
-NETWORK_HINTS = ("NewConnectionError", "ConnectTimeout", "ReadTimeout", "ProxyError", "SSLError",
-                 "Temporary failure in name resolution", "Network is unreachable")
+NETWORK_HINTS = (
+    "NewConnectionError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "ProxyError",
+    "SSLError",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+)
 
 
 def install(
