@@ -22,8 +22,8 @@ BAD_ANSWERS: dict[str, tuple[list[str], list[str]]] = {
     "description": (["x" * 257, "y" * 300, "z" * 1000], ["AWS Lambda allows at most 256"]),
     "python_version": (["3.8", "3.9", "2.7"], ["python_version", "3.13"]),
     "architecture": (["amd64", "aarch64", "x86"], ["architecture", "arm64"]),
-    "memory_size": (["64", "0", "20000"], ["Lambda allows", "128–10240"]),
-    "timeout": (["0", "901", "-5"], ["Lambda allows", "1–900"]),
+    "memory_size": (["64", "0", "20000"], ["Lambda allows", "128 to 10240"]),
+    "timeout": (["0", "901", "-5"], ["Lambda allows", "1 to 900"]),
     "aws_region": (
         ["us-east-9", "cn-north-1", "us-gov-west-1", "US-EAST-1"],
         ["not an AWS commercial region", "us-east-1"],

@@ -51,6 +51,15 @@ func main() {
 
 // runCommand runs the standard collector CLI (validate, components, ...).
 func runCommand(name string, args []string) int {
+	if args[0] == "validate" {
+		// Validation never needs EC2 instance metadata, but the AWS SDK
+		// default credential chain (used by sigv4auth's config validation)
+		// would probe it on a build machine without AWS credentials. Turn
+		// that off unless the caller decided otherwise.
+		if _, set := os.LookupEnv("AWS_EC2_METADATA_DISABLED"); !set {
+			_ = os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		}
+	}
 	cmd := otelcol.NewCommand(collectorSettings(name, configURI()))
 	cmd.SetArgs(args)
 	if err := cmd.Execute(); err != nil {
