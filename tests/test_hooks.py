@@ -1,0 +1,39 @@
+"""The post-generation hook's decisions, without building anything."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hooks.layer_build import main, run_layer_build  # noqa: E402
+
+pytestmark = pytest.mark.render
+
+
+def test_without_go_the_render_stands_and_says_how_to_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    outcome = run_layer_build(tmp_path)
+    assert not outcome.built
+    assert "Go is not installed" in outcome.message
+    assert "make layer" in outcome.message
+
+
+def test_failed_build_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A project directory without layerbuild/: `python -m layerbuild` fails at once.
+    fake_go = tmp_path / "bin" / "go"
+    fake_go.parent.mkdir()
+    fake_go.write_text("#!/bin/sh\nexit 0\n")
+    fake_go.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_go.parent}:/usr/bin:/bin")
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "layer build failed" in out
+    assert "make layer" in out

@@ -1,0 +1,220 @@
+"""Layer build: real Go compiles and pip installs, through the post-generation hook.
+
+Each built case is rendered with tasks enabled, so the hook that runs on `copier copy` is what
+builds the layer under test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from elf import inspect
+from render import Case, render
+
+pytestmark = pytest.mark.layer
+
+BUILT = [
+    Case("sam", "awsxray", "x86_64"),
+    Case("terraform", "awsxray", "arm64"),
+    Case("cdk", "xray-otlp", "x86_64"),
+    Case("sam", "xray-otlp", "arm64"),
+]
+EXPORTER_MODULE = {
+    "awsxray": "exporter/awsxrayexporter",
+    "xray-otlp": "exporter/otlphttpexporter",
+}
+
+
+def layer_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "layerbuild", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
+@pytest.fixture(scope="session")
+def built(template_repo: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Render (tasks on: the hook builds the layer) once per case per session."""
+    cache: dict[str, tuple[Path, str]] = {}
+
+    def _built(case: Case) -> Path:
+        if case.id not in cache:
+            dest = tmp_path_factory.mktemp("built") / "svc"
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                render(template_repo, dest, case.answers(), skip_tasks=False)
+            cache[case.id] = (dest, out.getvalue())
+        return cache[case.id][0]
+
+    _built.output = lambda case: cache[case.id][1]  # type: ignore[attr-defined]
+    return _built
+
+
+@pytest.fixture(params=BUILT, ids=lambda case: case.id)
+def case(request: pytest.FixtureRequest) -> Case:
+    return request.param
+
+
+def test_hook_built_the_layer_on_copy(case: Case, built) -> None:
+    project = built(case)
+    assert (project / "build" / "layer.zip").is_file(), built.output(case)
+    manifest = json.loads((project / "build" / "layer-manifest.json").read_text())
+    assert manifest["architecture"] == case.architecture
+
+
+def test_layout_modes_and_checksum(case: Case, built) -> None:
+    project = built(case)
+    layer = project / "build" / "layer.zip"
+    with zipfile.ZipFile(layer) as zf:
+        infos = {info.filename: info for info in zf.infolist()}
+    modes = {name: (info.external_attr >> 16) & 0o777 for name, info in infos.items()}
+    assert modes["extensions/collector"] == 0o755
+    assert modes["otel-instrument"] == 0o755
+    assert modes["collector-config/config.yaml"] == 0o644
+    assert "python/opentelemetry/sdk/trace/__init__.py" in infos
+    assert "python/opentelemetry/instrumentation/aws_lambda/__init__.py" in infos
+    assert not any(name.startswith("python/bin/") for name in infos)
+    digest = hashlib.sha256(layer.read_bytes()).hexdigest()
+    assert (project / "build" / "layer.zip.sha256").read_text() == f"{digest}  layer.zip\n"
+    config = yaml.safe_load((project / "collector" / "config.yaml").read_text())
+    with zipfile.ZipFile(layer) as zf:
+        assert yaml.safe_load(zf.read("collector-config/config.yaml")) == config
+
+
+def test_extension_is_static_elf_for_the_architecture(case: Case, built, tmp_path: Path) -> None:
+    project = built(case)
+    with zipfile.ZipFile(project / "build" / "layer.zip") as zf:
+        binary = Path(zf.extract("extensions/collector", tmp_path))
+    info = inspect(binary)
+    assert info.architecture == case.architecture
+    assert info.static
+
+
+def test_binary_has_exactly_the_configured_exporter(case: Case, built, tmp_path: Path) -> None:
+    project = built(case)
+    with zipfile.ZipFile(project / "build" / "layer.zip") as zf:
+        binary = Path(zf.extract("extensions/collector", tmp_path))
+    modules = subprocess.run(
+        ["go", "version", "-m", str(binary)], capture_output=True, text=True, check=True
+    ).stdout
+    wanted = EXPORTER_MODULE[case.trace_exporter]
+    unwanted = [m for e, m in EXPORTER_MODULE.items() if e != case.trace_exporter]
+    assert wanted in modules
+    for module in unwanted:
+        assert module not in modules
+    # Components the config does not use stay out of the binary.
+    assert "exporter/debugexporter" not in modules
+    assert "memorylimiterprocessor" not in modules
+    manifest = json.loads((project / "build" / "layer-manifest.json").read_text())
+    assert manifest["collector"]["build_tags"][0] == "lambdacomponents.custom"
+
+
+def test_python_packages_match_the_pins(case: Case, built) -> None:
+    project = built(case)
+    manifest = json.loads((project / "build" / "layer-manifest.json").read_text())
+    installed = {p["name"].lower(): p["version"] for p in manifest["python"]["packages"]}
+    for line in (project / "requirements-otel.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            assert installed[name.lower()] == version
+
+
+def copy_project(project: Path, tmp_path: Path) -> Path:
+    """A copy that shares the build cache (so failures are found in seconds, not minutes)."""
+    clone = tmp_path / "svc"
+    shutil.copytree(project, clone, symlinks=True)
+    return clone
+
+
+def test_unchanged_inputs_are_a_no_op(built, tmp_path: Path) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    before = (project / "build" / "layer.zip").read_bytes()
+    result = layer_build(project)
+    assert result.returncode == 0, result.stderr
+    assert "layer is up to date" in result.stderr
+    assert "Compile" not in result.stderr
+    assert (project / "build" / "layer.zip").read_bytes() == before
+
+
+def test_changed_config_rebuilds_reusing_the_compiled_collector(built, tmp_path: Path) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    before = hashlib.sha256((project / "build" / "layer.zip").read_bytes()).hexdigest()
+    config = project / "collector" / "config.yaml"
+    config.write_text(config.read_text().replace("timeout: 200ms", "timeout: 300ms"))
+    result = layer_build(project)
+    assert result.returncode == 0, result.stderr
+    # Same components, so the same tags and the cached binary; the zip changes.
+    assert "cached" in result.stderr.split("Compile", 1)[1].splitlines()[1]
+    after = hashlib.sha256((project / "build" / "layer.zip").read_bytes()).hexdigest()
+    assert after != before
+
+
+def test_changed_architecture_rebuilds(built, tmp_path: Path) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    result = layer_build(project, "--arch", "arm64")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((project / "build" / "layer-manifest.json").read_text())
+    assert manifest["collector"]["goarch"] == "arm64"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("exporters:\n", "exporters:\n  nosuch: {}\n", "nosuch"),
+        ("timeout: 200ms", "timeout: banana", "banana"),
+        ("send_batch_size: 50", "send_batch_size: 50\n    no_such_field: 1", "no_such_field"),
+    ],
+    ids=["unknown-exporter", "bad-duration", "unknown-field"],
+)
+def test_bad_config_fails_with_collectors_message_and_keeps_old_layer(
+    built, tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    layer = project / "build" / "layer.zip"
+    before = layer.read_bytes()
+    config = project / "collector" / "config.yaml"
+    config.write_text(config.read_text().replace(old, new, 1))
+    result = layer_build(project)
+    assert result.returncode == 1
+    assert "the collector rejects config.yaml" in result.stderr
+    assert message in result.stderr
+    assert layer.read_bytes() == before
+    leftovers = [p.name for p in (project / "build").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_bad_config_without_previous_layer_leaves_no_zip(built, tmp_path: Path) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    for name in ("layer.zip", "layer.zip.sha256", "layer-manifest.json"):
+        (project / "build" / name).unlink()
+    config = project / "collector" / "config.yaml"
+    config.write_text(config.read_text().replace("exporters:\n", "exporters:\n  nosuch: {}\n", 1))
+    assert layer_build(project).returncode == 1
+    assert not (project / "build" / "layer.zip").exists()
+    assert not (project / "build" / "layer.zip.sha256").exists()
+
+
+def test_missing_go_is_explained(built, tmp_path: Path) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    (project / "build" / "layer-manifest.json").unlink()  # force a build
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "layerbuild"], cwd=project, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
+    assert "Go is not installed" in result.stderr
+    assert "make layer-docker" in result.stderr
