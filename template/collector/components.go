@@ -150,17 +150,22 @@ func moduleVersions() map[string]string {
 	return versions
 }
 
-// telemetryFactory is the standard otelconf-based telemetry factory with one
-// change of default: the collector's own metrics are off
-// (service.telemetry.metrics.level: none), so nothing listens on :8888 inside
-// the Lambda sandbox. A config that sets another level turns them back on
-// (with the usual Prometheus reader on localhost:8888 unless it sets readers).
+// telemetryFactory is the standard otelconf-based telemetry factory with two
+// changes of default:
+//   - the collector's own metrics are off (service.telemetry.metrics.level:
+//     none), so nothing listens on :8888 inside the Lambda sandbox. A config
+//     that sets another level turns them back on (with the usual Prometheus
+//     reader on localhost:8888 unless it sets readers);
+//   - log lines do not repeat the collector's resource
+//     (service.telemetry.logs.disable_zap_resource: true), which only adds
+//     bytes to CloudWatch Logs.
 func telemetryFactory() telemetry.Factory {
 	base := otelconftelemetry.NewFactory()
 	return telemetry.NewFactory(
 		func() component.Config {
 			cfg := base.CreateDefaultConfig().(*otelconftelemetry.Config)
 			cfg.Metrics.Level = configtelemetry.LevelNone
+			cfg.Logs.DisableZapResource = true
 			return cfg
 		},
 		telemetry.WithCreateResource(base.CreateResource),

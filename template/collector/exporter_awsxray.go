@@ -2,6 +2,10 @@
 
 package main
 
+// Exporter "awsxray": X-Ray segment documents via PutTraceSegments (this
+// module's internal/awsxrayexporter; the contrib awsxrayexporter is not
+// served by the module proxy).
+
 import "lambdacollector/internal/awsxrayexporter"
 
 func init() {

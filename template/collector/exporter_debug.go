@@ -2,6 +2,8 @@
 
 package main
 
+// Exporter "debug": writes telemetry to the log (core debugexporter).
+
 import "go.opentelemetry.io/collector/exporter/debugexporter"
 
 func init() {

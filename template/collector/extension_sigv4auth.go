@@ -2,6 +2,8 @@
 
 package main
 
+// Extension "sigv4auth": signs exporter requests with AWS SigV4 (contrib sigv4authextension).
+
 import "github.com/open-telemetry/opentelemetry-collector-contrib/extension/sigv4authextension"
 
 func init() {

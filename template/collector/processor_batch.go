@@ -2,6 +2,8 @@
 
 package main
 
+// Processor "batch": batches telemetry before export (core batchprocessor).
+
 import "go.opentelemetry.io/collector/processor/batchprocessor"
 
 func init() {

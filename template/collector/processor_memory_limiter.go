@@ -2,6 +2,8 @@
 
 package main
 
+// Processor "memory_limiter": refuses data above a memory limit (core memorylimiterprocessor).
+
 import "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 
 func init() {

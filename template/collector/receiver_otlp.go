@@ -2,6 +2,8 @@
 
 package main
 
+// Receiver "otlp": OTLP over gRPC and HTTP (core otlpreceiver).
+
 import "go.opentelemetry.io/collector/receiver/otlpreceiver"
 
 func init() {

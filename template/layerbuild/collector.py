@@ -149,7 +149,14 @@ def build(go: GoToolchain, collector_dir: Path, goarch: str, tags: list[str], ou
 
 def validate(binary: Path, config: Path) -> str:
     """Let the collector load the config exactly as it will in Lambda; fail with its message."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AWS_"))}
+    # sigv4auth resolves credentials while validating; validation never calls AWS, so it gets
+    # placeholders rather than whatever credentials this machine has.
+    env.update(
+        AWS_ACCESS_KEY_ID="validate-only",
+        AWS_SECRET_ACCESS_KEY="validate-only",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     result = subprocess.run(
         [str(binary), "validate", f"--config=file:{config.resolve()}"],
         capture_output=True,

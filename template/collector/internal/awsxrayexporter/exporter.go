@@ -31,6 +31,8 @@ type xrayExporter struct {
 	logger *zap.Logger
 	client putTraceSegmentsAPI
 	conv   converter
+	// clientOptions are extra X-Ray client options (tests).
+	clientOptions []func(*xray.Options)
 }
 
 func newXrayExporter(cfg *Config, set exporter.Settings) *xrayExporter {
@@ -56,11 +58,12 @@ func (e *xrayExporter) start(ctx context.Context, _ component.Host) error {
 		return errors.New("no AWS region: set the exporter's region or AWS_REGION")
 	}
 	endpoint := e.cfg.Endpoint
-	e.client = xray.NewFromConfig(awsCfg, func(o *xray.Options) {
+	clientOpts := append([]func(*xray.Options){func(o *xray.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-	})
+	}}, e.clientOptions...)
+	e.client = xray.NewFromConfig(awsCfg, clientOpts...)
 	return nil
 }
 

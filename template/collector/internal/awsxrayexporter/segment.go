@@ -152,12 +152,15 @@ func (c converter) segment(span ptrace.Span, res pcommon.Map) segment {
 	}
 
 	// Name and namespace.
-	rpcSystem, _ := attrs.Get("rpc.system")
+	isAWS := false
+	if v, ok := attrs.Get("rpc.system"); ok && v.AsString() == "aws-api" {
+		isAWS = true
+		used["rpc.system"] = true
+	}
 	_, isDB := attrs.Get("db.system")
 	name := span.Name()
 	switch {
-	case rpcSystem.Str() == "aws-api":
-		used["rpc.system"] = true
+	case isAWS:
 		if svc := getStr([]string{"rpc.service"}); svc != "" {
 			name = svc
 		}
@@ -242,7 +245,7 @@ func (c converter) segment(span ptrace.Span, res pcommon.Map) segment {
 	if xr := sdkInfo(res); len(xr) > 0 {
 		seg.AWS["xray"] = xr
 	}
-	if rpcSystem.Str() == "aws-api" {
+	if isAWS {
 		if op := getStr([]string{"rpc.method"}); op != "" {
 			seg.AWS["operation"] = op
 		}

@@ -1,0 +1,153 @@
+package awsxrayexporter
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/xray"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+func awsTestEnv(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+}
+
+type recordingXRay struct {
+	mu       sync.Mutex
+	calls    int
+	docs     []string
+	auth     string
+	status   int
+	response string
+}
+
+func (x *recordingXRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var in struct{ TraceSegmentDocuments []string }
+	_ = json.Unmarshal(body, &in)
+	x.mu.Lock()
+	x.calls++
+	x.docs = append(x.docs, in.TraceSegmentDocuments...)
+	x.auth = r.Header.Get("Authorization")
+	status, response := x.status, x.response
+	x.mu.Unlock()
+	if r.URL.Path != "/TraceSegments" {
+		http.NotFound(w, r)
+		return
+	}
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if response == "" {
+		response = `{"UnprocessedTraceSegments":[]}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(response))
+}
+
+func startExporter(t *testing.T, endpoint string, opts ...func(*xray.Options)) *xrayExporter {
+	t.Helper()
+	awsTestEnv(t)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Region = "us-east-1"
+	cfg.Endpoint = endpoint
+	e := newXrayExporter(cfg, exportertest.NewNopSettings(Type))
+	e.clientOptions = opts
+	if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func manySpans(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := 0; i < n; i++ {
+		s := spans.AppendEmpty()
+		s.SetTraceID(testTraceID)
+		s.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)})
+		s.SetName("op")
+	}
+	return td
+}
+
+func TestPushSendsSignedBatches(t *testing.T) {
+	x := &recordingXRay{}
+	srv := httptest.NewServer(x)
+	defer srv.Close()
+	e := startExporter(t, srv.URL)
+	if err := e.pushTraces(context.Background(), manySpans(120)); err != nil {
+		t.Fatal(err)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.calls != 3 || len(x.docs) != 120 {
+		t.Fatalf("calls = %d, documents = %d; want 3 calls, 120 documents", x.calls, len(x.docs))
+	}
+	if !strings.Contains(x.auth, "AWS4-HMAC-SHA256") || !strings.Contains(x.auth, "/us-east-1/xray/aws4_request") {
+		t.Errorf("Authorization = %q, want a SigV4 signature for xray in us-east-1", x.auth)
+	}
+}
+
+func TestClientErrorIsPermanent(t *testing.T) {
+	x := &recordingXRay{status: http.StatusBadRequest, response: `{"__type":"InvalidRequestException","message":"bad"}`}
+	srv := httptest.NewServer(x)
+	defer srv.Close()
+	e := startExporter(t, srv.URL)
+	err := e.pushTraces(context.Background(), manySpans(1))
+	if err == nil || !consumererror.IsPermanent(err) {
+		t.Fatalf("err = %v, want a permanent error", err)
+	}
+}
+
+func TestServerErrorIsRetryable(t *testing.T) {
+	x := &recordingXRay{status: http.StatusServiceUnavailable, response: `{"__type":"ServiceUnavailable"}`}
+	srv := httptest.NewServer(x)
+	defer srv.Close()
+	e := startExporter(t, srv.URL, func(o *xray.Options) { o.RetryMaxAttempts = 1 })
+	err := e.pushTraces(context.Background(), manySpans(1))
+	if err == nil || consumererror.IsPermanent(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+}
+
+func TestConfigFromYAML(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	conf := confmap.NewFromStringMap(map[string]any{
+		"region":             "us-east-1",
+		"endpoint":           "",
+		"indexed_attributes": []any{"app.greeting.name"},
+	})
+	if err := conf.Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := confmap.Validate(cfg); err != nil {
+		t.Fatalf("empty endpoint (AWS default) rejected: %v", err)
+	}
+	cfg.Endpoint = "xray.local"
+	if err := confmap.Validate(cfg); err == nil {
+		t.Fatal("endpoint without scheme accepted")
+	}
+	bad := confmap.NewFromStringMap(map[string]any{"no_such_key": 1})
+	if err := bad.Unmarshal(createDefaultConfig()); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+}

@@ -1,0 +1,431 @@
+"""Local stand-ins for AWS, all on 127.0.0.1 with fake credentials.
+
+- `MotoServer`: moto's X-Ray and STS APIs. The function's GetCallerIdentity goes here
+  (AWS_ENDPOINT_URL_STS) and the traces are read back from here (GetTraceSummaries +
+  BatchGetTraces), whichever exporter the collector uses.
+- `Front`: the endpoint the collector exports to. It can misbehave on purpose (`refuse`: the port
+  is closed; `500`: every request fails; `hang`: requests get no answer for 10 s) to show that the
+  function keeps answering when X-Ray does not; `ok` serves normally.
+- For the awsxray exporter the front forwards PutTraceSegments to moto. For xray-otlp it is an
+  OTLP/HTTP receiver (`OtlpReceiver`): it checks the SigV4 signature (service `xray`, the
+  function's region), decodes the protobuf, keeps the spans, and stores them in moto as X-Ray
+  segment documents, the way X-Ray's OTLP endpoint makes them visible to the X-Ray API.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import sigv4
+
+FAKE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+FAKE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documentation example
+HOST = "127.0.0.1"
+HANG_SECONDS = 10.0
+FAULT_MODES = ("ok", "refuse", "500", "hang")
+MAX_DOCUMENTS_PER_CALL = 50
+
+Response = tuple[int, dict[str, str], bytes]
+Handler = Callable[[str, str, str, dict[str, str], bytes], Response]
+
+
+class MotoServer:
+    """moto's server (X-Ray, STS, ...) in a thread of this process."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        for name in ("werkzeug", "moto"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+        self.endpoint = ""
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self.endpoint:
+            self._server.stop()
+            self.endpoint = ""
+
+
+def forward_to(endpoint: str) -> Handler:
+    """A handler that passes requests on to ``endpoint`` (moto) unchanged."""
+    target = urlsplit(endpoint)
+
+    def handle(method: str, path: str, query: str, headers: dict[str, str], body: bytes):
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+        try:
+            skip = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+            out = {k: v for k, v in headers.items() if k not in skip}
+            conn.request(method, path + (f"?{query}" if query else ""), body=body, headers=out)
+            resp = conn.getresponse()
+            data = resp.read()
+            kept = {"content-type": resp.getheader("content-type", "application/json")}
+            return resp.status, kept, data
+        finally:
+            conn.close()
+
+    return handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+
+class Front:
+    """The collector's export endpoint, with switchable failure modes."""
+
+    def __init__(self, handler: Handler, path_hint: str = "") -> None:
+        self._handler = handler
+        self._path_hint = path_hint
+        self._mode = "ok"
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+        self.stats: Counter[str] = Counter()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}{self._path_hint}"
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def start(self) -> str:
+        self._listen()
+        return self.url
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r}; choose one of {FAULT_MODES}")
+        with self._lock:
+            if mode == "refuse" and self._server is not None:
+                self._close()
+            elif mode != "refuse" and self._server is None:
+                self._listen()
+            self._mode = mode
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases hanging requests
+        with self._lock:
+            if self._server is not None:
+                self._close()
+
+    def _listen(self) -> None:
+        front = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                mode = front._mode
+                front.stats[f"{self.command} {mode}"] += 1
+                if mode == "refuse":
+                    # A keep-alive connection opened before the port was closed: drop it, so the
+                    # client's next attempt meets the closed port.
+                    self.close_connection = True
+                    return
+                if mode == "500":
+                    status, headers, data = 500, {"content-type": "application/json"}, (
+                        b'{"__type":"InternalFailure","message":"localrun: injected fault"}'
+                    )
+                elif mode == "hang":
+                    front._stopping.wait(HANG_SECONDS)
+                    status, headers, data = 504, {"content-type": "text/plain"}, b"timed out\n"
+                else:
+                    url = urlsplit(self.path)
+                    lowered = {k.lower(): v for k, v in self.headers.items()}
+                    try:
+                        status, headers, data = front._handler(
+                            self.command, url.path, url.query, lowered, body
+                        )
+                    except Exception as exc:  # the stand-in must answer, not die
+                        status, headers = 500, {"content-type": "text/plain"}
+                        data = f"localrun stand-in error: {exc!r}\n".encode()
+                front.stats[f"status {status}"] += 1
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up (e.g. its timeout during `hang`)
+
+            do_POST = do_PUT = do_GET = _serve
+
+        self._server = _Server((HOST, self.port), RequestHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def _close(self) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+
+# ------------------------------------------------------------------------------ OTLP receiver
+
+SPAN_KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER",
+              5: "CONSUMER"}
+STATUS_CODES = {0: "UNSET", 1: "OK", 2: "ERROR"}
+
+
+def any_value(value: Any) -> Any:
+    """An OTLP AnyValue as a plain Python value."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    return getattr(value, kind)
+
+
+def attributes(kvs: Any) -> dict[str, Any]:
+    return {kv.key: any_value(kv.value) for kv in kvs}
+
+
+def decode_spans(request: Any) -> list[dict[str, Any]]:
+    """Flatten an ExportTraceServiceRequest into one dict per span."""
+    spans = []
+    for rs in request.resource_spans:
+        resource = attributes(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                spans.append(
+                    {
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                        "name": span.name,
+                        "kind": SPAN_KINDS.get(span.kind, str(span.kind)),
+                        "start_time_unix_nano": span.start_time_unix_nano,
+                        "end_time_unix_nano": span.end_time_unix_nano,
+                        "status": {
+                            "code": STATUS_CODES.get(span.status.code, str(span.status.code)),
+                            "message": span.status.message,
+                        },
+                        "attributes": attributes(span.attributes),
+                        "events": [
+                            {"name": ev.name, "time_unix_nano": ev.time_unix_nano,
+                             "attributes": attributes(ev.attributes)}
+                            for ev in span.events
+                        ],
+                        "resource": resource,
+                        "scope": ss.scope.name,
+                    }
+                )
+    return spans
+
+
+def _first(attrs: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if attrs.get(key) not in (None, ""):
+            return attrs[key]
+    return None
+
+
+def segment_document(span: dict[str, Any]) -> dict[str, Any]:
+    """An X-Ray segment document for one decoded span (the rules X-Ray's OTLP ingestion and the
+    awsxray exporter follow: server spans and roots are segments, the rest subsegments)."""
+    attrs, resource = span["attributes"], span["resource"]
+    kind = span["kind"]
+    is_segment = kind in ("SERVER", "CONSUMER") or not span["parent_span_id"]
+    trace = span["trace_id"]
+    doc: dict[str, Any] = {
+        "name": span["name"],
+        "id": span["span_id"],
+        "trace_id": f"1-{trace[:8]}-{trace[8:]}",
+        "start_time": span["start_time_unix_nano"] // 1000 / 1e6,
+        "end_time": span["end_time_unix_nano"] // 1000 / 1e6,
+    }
+    if span["parent_span_id"]:
+        doc["parent_id"] = span["parent_span_id"]
+    if not is_segment:
+        doc["type"] = "subsegment"
+    if attrs.get("rpc.system") == "aws-api":
+        doc["name"] = attrs.get("rpc.service") or doc["name"]
+        doc["namespace"] = "aws"
+        doc["aws"] = {
+            k: v
+            for k, v in {
+                "operation": attrs.get("rpc.method"),
+                "request_id": _first(attrs, "aws.request_id", "aws.requestId"),
+                "region": resource.get("cloud.region"),
+            }.items()
+            if v
+        }
+    elif is_segment:
+        doc["name"] = resource.get("service.name") or doc["name"]
+        if resource.get("cloud.platform") == "aws_lambda":
+            doc["origin"] = "AWS::Lambda::Function"
+    elif kind in ("CLIENT", "PRODUCER"):
+        doc["name"] = _first(attrs, "peer.service", "server.address") or doc["name"]
+        doc["namespace"] = "remote"
+    status = _first(attrs, "http.response.status_code", "http.status_code")
+    if status:
+        doc["http"] = {"response": {"status": int(status)}}
+        status = int(status)
+    if status == 429:
+        doc["error"] = doc["throttle"] = True
+    elif status and 400 <= status < 500:
+        doc["error"] = True
+    elif (status and status >= 500) or span["status"]["code"] == "ERROR":
+        doc["fault"] = True
+    if doc.get("error") or doc.get("fault"):
+        exceptions = [
+            {
+                "id": span["span_id"][:8] + f"{i:08x}",
+                "type": ev["attributes"].get("exception.type", ""),
+                "message": ev["attributes"].get("exception.message", ""),
+            }
+            for i, ev in enumerate(span["events"])
+            if ev["name"] == "exception"
+        ]
+        if not exceptions and span["status"]["message"]:
+            exceptions = [{"id": span["span_id"], "message": span["status"]["message"]}]
+        if exceptions:
+            doc["cause"] = {"exceptions": exceptions}
+    if attrs:
+        doc["metadata"] = {"default": attrs}
+    return doc
+
+
+class OtlpReceiver:
+    """OTLP/HTTP traces endpoint that checks SigV4 and stores spans as X-Ray segments in moto."""
+
+    path = "/v1/traces"
+
+    def __init__(self, *, region: str, moto_endpoint: str, service: str = "xray") -> None:
+        import boto3
+
+        self.region = region
+        self.service = service
+        self.spans: list[dict[str, Any]] = []
+        self.auth: list[dict[str, Any]] = []
+        self.unprocessed: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._xray = boto3.client(
+            "xray",
+            endpoint_url=moto_endpoint,
+            region_name=region,
+            aws_access_key_id=FAKE_ACCESS_KEY,
+            aws_secret_access_key=FAKE_SECRET_KEY,
+        )
+
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes):
+        from google.protobuf import json_format
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as pb
+
+        if path != self.path or method != "POST":
+            return 404, {"content-type": "text/plain"}, b"not found\n"
+        check = sigv4.verify(
+            method, path, query, headers, body,
+            secret_key=FAKE_SECRET_KEY, access_key=FAKE_ACCESS_KEY,
+            region=self.region, service=self.service,
+        )
+        with self._lock:
+            self.auth.append({**check.as_dict(), "time": time.time()})
+        if not check.ok:
+            message = json.dumps({"message": f"SigV4 check failed: {check.reason}"}).encode()
+            return 403, {"content-type": "application/json"}, message
+        if headers.get("content-encoding", "").lower() == "gzip":
+            body = gzip.decompress(body)
+        request = pb.ExportTraceServiceRequest()
+        content_type = headers.get("content-type", "application/x-protobuf")
+        if content_type.startswith("application/json"):
+            json_format.Parse(body, request)
+        else:
+            request.ParseFromString(body)
+        spans = decode_spans(request)
+        docs = [json.dumps(segment_document(span)) for span in spans]
+        for start in range(0, len(docs), MAX_DOCUMENTS_PER_CALL):
+            out = self._xray.put_trace_segments(
+                TraceSegmentDocuments=docs[start : start + MAX_DOCUMENTS_PER_CALL]
+            )
+            with self._lock:
+                self.unprocessed.extend(out.get("UnprocessedTraceSegments", []))
+        with self._lock:
+            self.spans.extend(spans)
+        response = pb.ExportTraceServiceResponse()
+        if content_type.startswith("application/json"):
+            return 200, {"content-type": "application/json"}, json_format.MessageToJson(
+                response
+            ).encode()
+        return 200, {"content-type": "application/x-protobuf"}, response.SerializeToString()
+
+
+class XRayStandIn:
+    """moto plus the collector's export endpoint for ``exporter`` (awsxray or xray-otlp)."""
+
+    def __init__(self, exporter: str, region: str) -> None:
+        self.exporter = exporter
+        self.region = region
+        self.moto = MotoServer()
+        self.otlp: OtlpReceiver | None = None
+        self.front: Front | None = None
+
+    def start(self) -> None:
+        moto = self.moto.start()
+        if self.exporter == "xray-otlp":
+            self.otlp = OtlpReceiver(region=self.region, moto_endpoint=moto)
+            self.front = Front(self.otlp.handle, path_hint=OtlpReceiver.path)
+        else:
+            self.front = Front(forward_to(moto))
+        self.front.start()
+
+    @property
+    def moto_endpoint(self) -> str:
+        return self.moto.endpoint
+
+    @property
+    def export_url(self) -> str:
+        assert self.front is not None
+        return self.front.url
+
+    def collector_env(self) -> dict[str, str]:
+        """What points the collector's exporter at the front (see collector/config.yaml)."""
+        if self.exporter == "xray-otlp":
+            return {"OTEL_XRAY_OTLP_ENDPOINT": self.export_url}
+        return {"OTEL_XRAY_ENDPOINT": self.export_url}
+
+    def stop(self) -> None:
+        if self.front is not None:
+            self.front.stop()
+        self.moto.stop()

@@ -1,0 +1,703 @@
+"""Deployment files of every rendered case, checked offline.
+
+- SAM: cfn-lint on template.yaml, plus what cfn-lint skips for SAM templates (its IAM action check,
+  W3037, is off whenever the Serverless transform is present): exact IAM actions per exporter,
+  each a real action, no wildcard actions, logs scoped to the function's own log group, tracing,
+  architecture, image packaging, memory/timeout; samconfig.toml (stack, region, capabilities).
+- CDK: one offline synth per case (`CDK_OUTDIR=... python infra/app.py`, no CDK CLI, no Docker);
+  cdk-nag's AwsSolutions pack must pass (exit 0, empty validation report) with every
+  acknowledgment carrying a reason; a control synth with acknowledgments disabled proves the pack
+  runs and that each acknowledgment matches a real finding; cfn-lint and the same IAM/function
+  assertions on the synthesized template.
+- Terraform: `terraform fmt -check -recursive`, python-hcl2 assertions, checkov with zero failures
+  (skips only as `#checkov:skip=CKV_...:reason` in the .tf files, each with a reason).
+- deploy.mk: parses with make, recipes start with a TAB, deploy depends on image.
+
+Heavy tools live in cached venvs (tests/toolenv.py). With CI=true a missing tool fails the test;
+elsewhere it skips with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+from cases import ALL_CASES
+from cfnlint.api import ManualArgs, lint_file
+from cfnlint.data import AdditionalSpecs
+from cfnlint.decode import decode
+from cfnlint.helpers import load_resource
+from render import Case
+from toolenv import ToolEnvError, hcl_fmt_command, tool_venv, venv_bin
+
+pytestmark = pytest.mark.iac
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+SAM_CASES = [c for c in ALL_CASES if c.iac == "sam"]
+CDK_CASES = [c for c in ALL_CASES if c.iac == "cdk"]
+TF_CASES = [c for c in ALL_CASES if c.iac == "terraform"]
+
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# Lambda's own active-tracing segments (both exporters) + what each exporter calls.
+XRAY_ACTIONS = {
+    "awsxray": {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
+    "xray-otlp": {
+        "xray:PutSpans",
+        "xray:PutSpansForIndexing",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    },
+}
+LOG_RETENTION_DAYS = 30
+
+# cfn-lint findings accepted on CDK-synthesized templates, each with its reason.
+CDK_CFN_LINT_IGNORES = {
+    # aws-cdk-lib adds DependsOn on the execution role to every Lambda function, although the
+    # Role GetAtt already orders them: harmless redundancy in generated output we do not own.
+    "W3005": "CDK's DependsOn on the function role duplicates the GetAtt ordering",
+}
+# cdk-nag findings the stack acknowledges (Validations.of(...).acknowledge, reason in stack.py).
+CDK_NAG_ACKNOWLEDGED = {
+    # X-Ray Put* actions take no resource-level permissions: "*" is the only valid Resource.
+    "AwsSolutions-IAM5[Resource::*]",
+}
+# checkov findings the .tf files skip inline (#checkov:skip=ID:reason); any other is a failure.
+CHECKOV_INLINE_SKIPS = {
+    "CKV_AWS_158",  # log group KMS CMK
+    "CKV_AWS_338",  # log retention >= 1 year
+    "CKV_AWS_115",  # reserved concurrency
+    "CKV_AWS_116",  # dead-letter queue
+    "CKV_AWS_117",  # VPC
+    "CKV_AWS_173",  # env var KMS CMK
+    "CKV_AWS_272",  # code signing (zip packages only)
+}
+
+CHECKOV_REQUIREMENTS = ["checkov==3.3.30"]
+
+_IAM_SPEC = load_resource(AdditionalSpecs, "Policies.json")
+
+
+def missing_tool(message: str) -> None:
+    """A missing external tool: a failure in CI, a skip (saying why) elsewhere."""
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing tool is a failure, not a skip)", pytrace=False)
+    pytest.skip(message)
+
+
+def run(cmd: list[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: float = 600):
+    return subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    """The answers the project was rendered with, defaults included."""
+    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+def cfn_lint(template: Path, region: str, ignore: tuple[str, ...] = ()) -> list[str]:
+    """cfn-lint (pinned in the main venv), in-process, against the project's own region."""
+    config = ManualArgs(regions=[region], ignore_checks=list(ignore))
+    return [str(match) for match in lint_file(template, config=config)]
+
+
+def iam_action_exists(action: str) -> bool:
+    service, _, name = action.partition(":")
+    return name.lower() in _IAM_SPEC.get(service, {}).get("Actions", {})
+
+
+# ------------------------------------------------------------------ CloudFormation assertions
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _resources(template: dict, cfn_type: str) -> dict[str, dict]:
+    return {
+        name: res
+        for name, res in template.get("Resources", {}).items()
+        if res.get("Type") == cfn_type
+    }
+
+
+def _one(template: dict, cfn_type: str) -> tuple[str, dict]:
+    found = _resources(template, cfn_type)
+    assert len(found) == 1, f"expected exactly one {cfn_type}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def _getatt(value: Any) -> list[str] | None:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return target.split(".", 1) if isinstance(target, str) else list(target)
+    return None
+
+
+def check_cfn_infrastructure(template: dict, answers: dict[str, Any], function_type: str) -> None:
+    """Function, log group and IAM role of a CloudFormation template (SAM or CDK-synthesized)."""
+    slug = answers["project_slug"]
+
+    # Log group: created explicitly, named for the function, with a retention.
+    log_id, log_group = _one(template, "AWS::Logs::LogGroup")
+    assert log_group["Properties"]["LogGroupName"] == f"/aws/lambda/{slug}"
+    assert log_group["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS
+
+    # Function.
+    _, function = _one(template, function_type)
+    props = function["Properties"]
+    assert props["FunctionName"] == slug
+    assert props["PackageType"] == "Image"
+    assert props["Architectures"] == [answers["architecture"]]
+    assert props["MemorySize"] == answers["memory_size"]
+    assert props["Timeout"] == answers["timeout"]
+    if function_type == "AWS::Serverless::Function":
+        assert props["Tracing"] == "Active"
+        assert "Policies" not in props, "SAM policy templates would widen the explicit role"
+    else:
+        assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Environment"]["Variables"]["OTEL_SERVICE_NAME"] == slug
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": log_id}
+
+    # Role: explicit, assumed by Lambda only, no managed policies, no separate policy resources.
+    role_id, role = _one(template, "AWS::IAM::Role")
+    assert _getatt(props["Role"]) == [role_id, "Arn"], "the function must use the explicit role"
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        assert not _resources(template, kind), f"unexpected {kind}: all permissions are inline"
+    role_props = role["Properties"]
+    assert not role_props.get("ManagedPolicyArns"), "no managed policies on the role"
+    trust = _as_list(role_props["AssumeRolePolicyDocument"]["Statement"])
+    assert trust == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+
+    statements = [
+        s
+        for policy in role_props["Policies"]
+        for s in _as_list(policy["PolicyDocument"]["Statement"])
+    ]
+    actions: set[str] = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert not {"NotAction", "NotResource", "Condition"} & statement.keys(), statement
+        stmt_actions = set(_as_list(statement["Action"]))
+        actions |= stmt_actions
+        for action in stmt_actions:
+            assert "*" not in action, f"wildcard action {action}"
+            assert iam_action_exists(action), f"{action} is not an IAM action (cfn-lint's data)"
+        resources = _as_list(statement["Resource"])
+        if stmt_actions & LOG_ACTIONS:
+            assert stmt_actions <= LOG_ACTIONS, statement
+            # GetAtt LogGroup.Arn is "arn:...:log-group:/aws/lambda/<slug>:*" (group + streams).
+            assert [_getatt(r) for r in resources] == [[log_id, "Arn"]], statement
+        else:
+            assert all(a.startswith("xray:") for a in stmt_actions), statement
+            assert resources == ["*"], statement
+    expected = LOG_ACTIONS | XRAY_ACTIONS[answers["trace_exporter"]]
+    assert actions == expected, f"role actions {sorted(actions)} != {sorted(expected)}"
+
+
+# ------------------------------------------------------------------------------------- SAM
+
+
+@pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
+def test_sam_cfn_lint(case: Case, render_case) -> None:
+    project = render_case(case)
+    findings = cfn_lint(project / "template.yaml", answers_of(project)["aws_region"])
+    assert not findings, "cfn-lint:\n" + "\n".join(findings)
+
+
+@pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
+def test_sam_template(case: Case, render_case) -> None:
+    project = render_case(case)
+    answers = answers_of(project)
+    template, matches = decode(str(project / "template.yaml"))
+    assert not matches, matches
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    check_cfn_infrastructure(template, answers, "AWS::Serverless::Function")
+
+    _, function = _one(template, "AWS::Serverless::Function")
+    metadata = function["Metadata"]
+    assert metadata["Dockerfile"] == "Dockerfile" and metadata["DockerContext"] == "."
+    assert metadata.get("DockerTag")
+    assert (project / metadata["DockerContext"] / metadata["Dockerfile"]).is_file()
+    assert not _resources(template, "AWS::Serverless::Api"), "no implicit API"
+    assert set(template["Outputs"]) >= {"FunctionName", "FunctionArn"}
+
+
+@pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
+def test_samconfig(case: Case, render_case) -> None:
+    project = render_case(case)
+    answers = answers_of(project)
+    config = tomllib.loads((project / "samconfig.toml").read_text(encoding="utf-8"))
+    default = config["default"]
+    assert default["global"]["parameters"]["stack_name"] == answers["project_slug"]
+    assert default["global"]["parameters"]["region"] == answers["aws_region"]
+    deploy = default["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_image_repos"] is True
+    assert isinstance(deploy["confirm_changeset"], bool)
+
+
+# ------------------------------------------------------------------------------------- CDK
+
+
+def _node_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        # The app reads AWS_REGION / CDK_DEFAULT_*: the test must see the rendered defaults.
+        if not k.startswith(("AWS_", "CDK_"))
+    }
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    return env
+
+
+@pytest.fixture(scope="session")
+def cdk_python(render_case) -> Path:
+    """Python of the shared CDK venv, made from the template's own requirements-cdk.txt."""
+    if shutil.which("node") is None:
+        missing_tool("node is not installed: aws-cdk-lib (jsii) needs it to synthesize")
+    project = render_case(CDK_CASES[0])
+    requirements = (project / "requirements-cdk.txt").read_text(encoding="utf-8").splitlines()
+    try:
+        return venv_bin(tool_venv("cdk", requirements), "python")
+    except ToolEnvError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _synth(project: Path, python: Path, outdir: Path, *, acknowledge: bool = True):
+    if acknowledge:
+        cmd = [str(python), "infra/app.py"]
+    else:  # control run: every Validations.acknowledge() becomes a no-op
+        cmd = [
+            str(python),
+            "-c",
+            "import runpy, sys, aws_cdk\n"
+            "aws_cdk.Validations.acknowledge = lambda self, *rules: None\n"
+            "sys.path.insert(0, 'infra')\n"
+            "runpy.run_path('infra/app.py', run_name='__main__')\n",
+        ]
+    env = {**_node_env(), "CDK_OUTDIR": str(outdir)}
+    return run(cmd, cwd=project, env=env, timeout=600)
+
+
+def _violations(outdir: Path) -> set[str]:
+    report_path = outdir / "validation-report.json"
+    if not report_path.is_file():
+        return set()
+    report = json.loads(report_path.read_text())
+    return {
+        v["ruleName"]
+        for plugin in report.get("pluginReports", [])
+        for v in plugin.get("violations", [])
+    }
+
+
+def _acknowledgments(outdir: Path, stack: str) -> dict[str, str]:
+    metadata = json.loads((outdir / f"{stack}.metadata.json").read_text())
+    found: dict[str, str] = {}
+    for entries in metadata.values():
+        for entry in entries:
+            if entry.get("type") == "aws:cdk:acknowledged-rules":
+                for rule, reason in entry["data"].items():
+                    found[rule.split("::", 1)[-1]] = reason
+    return found
+
+
+@pytest.mark.parametrize("case", CDK_CASES, ids=lambda c: c.id)
+def test_cdk(case: Case, render_case, cdk_python: Path, tmp_path: Path) -> None:
+    """One synth per case, then every CDK check on its output (synth is the slow part)."""
+    project = render_case(case)
+    answers = answers_of(project)
+    stack = answers["project_slug"]
+    outdir = tmp_path / "cdk.out"
+
+    proc = _synth(project, cdk_python, outdir)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"synth failed (cdk-nag findings fail it too):\n{output[-6000:]}"
+
+    # cdk-nag: nothing unacknowledged, and each acknowledgment has a reason.
+    assert not _violations(outdir), f"cdk-nag violations: {_violations(outdir)}"
+    acknowledged = _acknowledgments(outdir, stack)
+    assert set(acknowledged) == CDK_NAG_ACKNOWLEDGED
+    assert all(len(reason.strip()) > 20 for reason in acknowledged.values()), acknowledged
+
+    # The image asset was staged for the function's platform, not built.
+    assets = json.loads((outdir / f"{stack}.assets.json").read_text())
+    images = list(assets.get("dockerImages", {}).values())
+    assert len(images) == 1
+    platform = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}[answers["architecture"]]
+    assert images[0]["source"]["platform"] == platform
+    assert (outdir / images[0]["source"]["directory"] / "Dockerfile").is_file()
+
+    # cfn-lint on the synthesized template.
+    template_path = outdir / f"{stack}.template.json"
+    findings = cfn_lint(template_path, answers["aws_region"], tuple(CDK_CFN_LINT_IGNORES))
+    assert not findings, "cfn-lint:\n" + "\n".join(findings)
+
+    template = json.loads(template_path.read_text())
+    check_cfn_infrastructure(template, answers, "AWS::Lambda::Function")
+    _, function = _one(template, "AWS::Lambda::Function")
+    image_uri = json.dumps(function["Properties"]["Code"]["ImageUri"])
+    assert f".dkr.ecr.{answers['aws_region']}." in image_uri, image_uri
+
+
+# One control synth is enough: the findings depend on the shape of the IAM statements, which
+# the exporters share (xray-otlp: the most actions).
+_CONTROL_CASES = [next(c for c in CDK_CASES if c.trace_exporter == "xray-otlp")]
+
+
+@pytest.mark.parametrize("case", _CONTROL_CASES, ids=lambda c: c.id)
+def test_cdk_nag_control(case: Case, render_case, cdk_python: Path, tmp_path: Path) -> None:
+    """Without its acknowledgments the stack must fail cdk-nag with exactly those findings:
+    proves the AwsSolutions pack runs, and that no acknowledgment is stale or too broad."""
+    project = render_case(case)
+    outdir = tmp_path / "cdk.out"
+    proc = _synth(project, cdk_python, outdir, acknowledge=False)
+    assert proc.returncode != 0, "cdk-nag reported nothing without acknowledgments"
+    assert _violations(outdir) == CDK_NAG_ACKNOWLEDGED, (proc.stdout + proc.stderr)[-4000:]
+
+
+# ------------------------------------------------------------------------------- Terraform
+
+
+@pytest.fixture(scope="session")
+def fmt_command() -> list[str]:
+    try:
+        command, description = hcl_fmt_command()
+    except ToolEnvError as exc:
+        missing_tool(str(exc))
+    if description != "terraform":
+        warnings.warn(
+            f"terraform is not on PATH: formatting is checked with {description} "
+            "(same fmt rules; see tests/toolenv.py)",
+            stacklevel=1,
+        )
+    return command
+
+
+@pytest.mark.parametrize("case", TF_CASES, ids=lambda c: c.id)
+def test_terraform_fmt(case: Case, render_case, fmt_command: list[str]) -> None:
+    project = render_case(case)
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1"}
+    proc = run([*fmt_command, "-check", "-recursive", "-diff", "terraform"], cwd=project, env=env)
+    assert proc.returncode == 0, f"{' '.join(fmt_command)} -check:\n{proc.stdout}{proc.stderr}"
+
+
+def _hcl(path: Path) -> dict[str, Any]:
+    options = hcl2.SerializationOptions(
+        strip_string_quotes=True, explicit_blocks=False, with_comments=False
+    )
+    with path.open(encoding="utf-8") as fh:
+        return hcl2.load(fh, serialization_options=options)
+
+
+def _blocks(doc: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """{"aws_lambda_function.this": {...}, ...} for resource/data; {"name": {...}} otherwise."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in doc.get(kind, []):
+        for key, value in item.items():
+            if kind in {"resource", "data"}:
+                for name, body in value.items():
+                    out[f"{key}.{name}"] = body
+            else:
+                out[key] = value
+    return out
+
+
+def _block(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body[name]
+    assert isinstance(value, list) and len(value) == 1, f"{name}: {value!r}"
+    return value[0]
+
+
+@pytest.mark.parametrize("case", TF_CASES, ids=lambda c: c.id)
+def test_terraform_hcl(case: Case, render_case) -> None:
+    project = render_case(case)
+    answers = answers_of(project)
+    slug = answers["project_slug"]
+    tf = project / "terraform"
+    docs = {p.name: _hcl(p) for p in sorted(tf.glob("*.tf"))}
+    assert set(docs) >= {"main.tf", "variables.tf", "outputs.tf", "versions.tf"}
+    merged: dict[str, list] = {}
+    for doc in docs.values():
+        for kind, items in doc.items():
+            merged.setdefault(kind, []).extend(items)
+
+    # versions.tf: Terraform and provider pins.
+    terraform = merged["terraform"][0]
+    assert terraform["required_version"].startswith(">=")
+    aws = terraform["required_providers"][0]["aws"]
+    assert aws["source"] == "hashicorp/aws" and aws["version"].startswith("~>")
+
+    resources = _blocks(merged, "resource")
+    data = _blocks(merged, "data")
+    variables = _blocks(merged, "variable")
+    locals_ = {k: v for item in merged["locals"] for k, v in item.items()}
+    outputs = _blocks(merged, "output")
+
+    assert locals_["name"] == slug
+    assert locals_["log_group_name"] == f"/aws/lambda/{slug}"
+    for name, variable in variables.items():
+        assert variable.get("description"), f"variable {name} has no description"
+        assert "type" in variable, f"variable {name} has no type"
+    assert variables["aws_region"]["default"] == answers["aws_region"]
+    assert variables["memory_size"]["default"] == answers["memory_size"]
+    assert variables["timeout"]["default"] == answers["timeout"]
+    assert variables["log_retention_days"]["default"] == LOG_RETENTION_DAYS
+    assert "default" not in variables["image_tag"], "the image tag must be passed explicitly"
+    for name, output in outputs.items():
+        assert output.get("description"), f"output {name} has no description"
+    assert {"function_name", "function_arn", "ecr_repository_url"} <= set(outputs)
+
+    provider = merged["provider"][0]["aws"]
+    assert provider["region"] == "${var.aws_region}"
+
+    ecr = resources["aws_ecr_repository.this"]
+    assert ecr["name"] == "${local.name}"
+    assert ecr["image_tag_mutability"] == "IMMUTABLE"
+    assert _block(ecr, "image_scanning_configuration")["scan_on_push"] is True
+    assert _block(ecr, "encryption_configuration")["encryption_type"] in {"KMS", "AES256"}
+    lifecycle = resources["aws_ecr_lifecycle_policy.this"]
+    assert lifecycle["repository"] == "${aws_ecr_repository.this.name}"
+    assert "imageCountMoreThan" in lifecycle["policy"]
+
+    log_group = resources["aws_cloudwatch_log_group.function"]
+    assert log_group["name"] == "${local.log_group_name}"
+    assert log_group["retention_in_days"] == "${var.log_retention_days}"
+
+    function = resources["aws_lambda_function.this"]
+    assert function["function_name"] == "${local.name}"
+    assert function["package_type"] == "Image"
+    assert function["image_uri"] == "${aws_ecr_repository.this.repository_url}:${var.image_tag}"
+    assert function["architectures"] == [answers["architecture"]]
+    assert function["memory_size"] == "${var.memory_size}"
+    assert function["timeout"] == "${var.timeout}"
+    assert function["role"] == "${aws_iam_role.function.arn}"
+    assert _block(function, "tracing_config") == {"mode": "Active"}
+    assert _block(function, "logging_config")["log_group"] == (
+        "${aws_cloudwatch_log_group.function.name}"
+    )
+    assert _block(function, "environment")["variables"] == {"OTEL_SERVICE_NAME": "${local.name}"}
+
+    # IAM: Lambda-only trust, one inline policy, exact actions per exporter.
+    role = resources["aws_iam_role.function"]
+    assert role["assume_role_policy"] == "${data.aws_iam_policy_document.assume_role.json}"
+    assert "managed_policy_arns" not in role
+    assert not any(
+        k.startswith(("aws_iam_role_policy_attachment", "aws_iam_policy.")) for k in resources
+    )
+    trust = data["aws_iam_policy_document.assume_role"]["statement"]
+    assert len(trust) == 1 and trust[0]["actions"] == ["sts:AssumeRole"]
+    assert _block(trust[0], "principals") == {
+        "type": "Service",
+        "identifiers": ["lambda.amazonaws.com"],
+    }
+    policy = resources["aws_iam_role_policy.function"]
+    assert policy["policy"] == "${data.aws_iam_policy_document.function.json}"
+    actions: set[str] = set()
+    for statement in data["aws_iam_policy_document.function"]["statement"]:
+        assert statement.get("effect", "Allow") == "Allow"
+        assert not {"not_actions", "not_resources", "condition"} & statement.keys(), statement
+        stmt_actions = set(statement["actions"])
+        actions |= stmt_actions
+        for action in stmt_actions:
+            assert "*" not in action and iam_action_exists(action), action
+        if stmt_actions & LOG_ACTIONS:
+            assert stmt_actions <= LOG_ACTIONS
+            assert statement["resources"] == ["${aws_cloudwatch_log_group.function.arn}:*"]
+        else:
+            assert all(a.startswith("xray:") for a in stmt_actions), statement
+            assert statement["resources"] == ["*"]
+    assert actions == LOG_ACTIONS | XRAY_ACTIONS[answers["trace_exporter"]]
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    try:
+        return venv_bin(tool_venv("checkov", CHECKOV_REQUIREMENTS), "checkov")
+    except ToolEnvError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+_SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z0-9_]+):(.*)")
+
+
+@pytest.mark.parametrize("case", TF_CASES, ids=lambda c: c.id)
+def test_terraform_checkov(case: Case, render_case, checkov: Path) -> None:
+    project = render_case(case)
+    tf = project / "terraform"
+
+    # Every inline skip names a known check and gives a reason.
+    skips: dict[str, str] = {}
+    for path in tf.glob("*.tf"):
+        for match in _SKIP_COMMENT.finditer(path.read_text(encoding="utf-8")):
+            skips[match.group(1)] = match.group(2).strip()
+    assert set(skips) == CHECKOV_INLINE_SKIPS
+    assert all(len(reason) > 20 for reason in skips.values()), skips
+
+    proc = run(
+        [
+            str(checkov),
+            "--directory",
+            str(tf),
+            "--framework",
+            "terraform",
+            "--skip-download",  # no calls to the vendor's API
+            "--output",
+            "json",
+        ],
+        cwd=project,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+        timeout=600,
+    )
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(
+            f"checkov output is not JSON (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
+        )
+    reports = report if isinstance(report, list) else [report]
+    failed = [
+        f"{c['check_id']} {c['resource']}: {c['check_name']}"
+        for r in reports
+        for c in r.get("results", {}).get("failed_checks", [])
+    ]
+    assert not failed, "checkov failures:\n" + "\n".join(failed)
+    assert proc.returncode == 0, proc.stderr
+    skipped = {
+        c["check_id"] for r in reports for c in r.get("results", {}).get("skipped_checks", [])
+    }
+    assert skipped == CHECKOV_INLINE_SKIPS, "each inline skip must match a real finding"
+    passed = [c for r in reports for c in r.get("results", {}).get("passed_checks", [])]
+    assert len(passed) > 20, "checkov checked suspiciously little"
+
+
+# ------------------------------------------------------------------- description escaping
+
+# Quotes, a backslash, HCL template sequences, HTML-ish and non-ASCII characters: each format
+# (YAML, Python, HCL) must carry the description through unchanged.
+TRICKY_DESCRIPTION = 'Say "hi" \\ to ${var.x} & %{ if } <b> it\'s 注文 ü'
+TRICKY_CASES = [
+    Case(iac, "awsxray", "x86_64", {"description": TRICKY_DESCRIPTION})
+    for iac in ("sam", "cdk", "terraform")
+]
+
+
+@pytest.mark.parametrize("case", TRICKY_CASES, ids=lambda c: f"{c.iac}-tricky-description")
+def test_description_escaping(case: Case, render_case) -> None:
+    project = render_case(case)
+    if case.iac == "sam":
+        template, matches = decode(str(project / "template.yaml"))
+        assert not matches, matches
+        _, function = _one(template, "AWS::Serverless::Function")
+        assert template["Description"] == TRICKY_DESCRIPTION
+        assert function["Properties"]["Description"] == TRICKY_DESCRIPTION
+        findings = cfn_lint(project / "template.yaml", answers_of(project)["aws_region"])
+        assert not findings, findings
+    elif case.iac == "cdk":
+        # The app reads every answer-dependent value from infra/config.json (JSON-escaped), so
+        # its Python stays static and ruff-clean whatever the answers.
+        config = json.loads((project / "infra" / "config.json").read_text(encoding="utf-8"))
+        assert config["description"] == TRICKY_DESCRIPTION
+    else:
+        locals_ = _hcl(project / "terraform" / "main.tf")["locals"][0]
+        # python-hcl2 keeps HCL's template escapes ($${, %%{) as written.
+        value = locals_["description"].replace("$${", "${").replace("%%{", "%{")
+        assert value == TRICKY_DESCRIPTION
+
+
+# The files this part of the template writes, per tool.
+IAC_FILES = {
+    "sam": ["template.yaml", "samconfig.toml"],
+    "cdk": [
+        "cdk.json",
+        "requirements-cdk.txt",
+        "infra/app.py",
+        "infra/stack.py",
+        "infra/config.json",
+    ],
+    "terraform": [
+        "terraform/versions.tf",
+        "terraform/variables.tf",
+        "terraform/main.tf",
+        "terraform/outputs.tf",
+        "terraform/.gitignore",
+    ],
+}
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_iac_files_are_hook_clean(case: Case, render_case) -> None:
+    """The generated project's pre-commit hooks (end-of-file-fixer, trailing-whitespace, ruff)
+    must find nothing to change in the deployment files."""
+    project = render_case(case)
+    for rel in [*IAC_FILES[case.iac], "deploy.mk"]:
+        text = (project / rel).read_text(encoding="utf-8")
+        assert text.endswith("\n") and not text.endswith("\n\n"), f"{rel}: end of file"
+        for number, line in enumerate(text.splitlines(), 1):
+            assert line == line.rstrip(), f"{rel}:{number}: trailing whitespace"
+    if case.iac == "cdk":
+        json.loads((project / "cdk.json").read_text(encoding="utf-8"))
+        ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+        if ruff is None:
+            missing_tool("ruff is not installed")
+        for args in (["check"], ["format", "--check"]):
+            proc = run([ruff, *args, "infra"], cwd=project)
+            assert proc.returncode == 0, f"ruff {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
+
+
+# ------------------------------------------------------------------------------- deploy.mk
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_deploy_mk(case: Case, render_case, tmp_path: Path) -> None:
+    project = render_case(case)
+    answers = answers_of(project)
+    text = (project / "deploy.mk").read_text(encoding="utf-8")
+
+    # Make only accepts recipe lines that start with a TAB (deploy.mk indents nothing else).
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() and line[:1].isspace():
+            assert line.startswith("\t"), f"deploy.mk:{number}: indented with spaces: {line!r}"
+    assert f"AWS_REGION ?= {answers['aws_region']}" in text
+
+    if shutil.which("make") is None:
+        missing_tool("make is not installed")
+    # Dry runs against a stand-in for the main Makefile's `image` target.
+    stub = tmp_path / "Makefile"
+    stub.write_text(f"image:\n\t@echo BUILD-IMAGE\ninclude {project / 'deploy.mk'}\n")
+    env = {k: v for k, v in os.environ.items() if k != "AWS_REGION"}
+
+    def dry_run(*targets: str) -> str:
+        proc = run(["make", "-n", "-f", str(stub), *targets], cwd=project, env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    deploy = dry_run("deploy")
+    assert "BUILD-IMAGE" in deploy, "deploy must build the image first"
+    assert answers["aws_region"] in deploy
+    tool = {"sam": "sam deploy", "cdk": "aws-cdk@", "terraform": "terraform -chdir=terraform apply"}
+    assert tool[answers["iac"]] in deploy, deploy
+    destroy = dry_run("destroy")
+    assert answers["aws_region"] in destroy and "BUILD-IMAGE" not in destroy, destroy
+    extra = {"cdk": "synth", "terraform": "plan"}.get(answers["iac"])
+    if extra:
+        dry_run(extra)
