@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps test test-fast lint render-example bench clean
+.PHONY: help setup venv system-deps test test-fast lint render-example bench clean \
+	bump-collector bump-python-otel
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -42,3 +43,11 @@ bench: setup ## Benchmarks; results in bench/results/
 
 clean: ## Remove venvs and caches
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache
+
+bump-collector: venv ## Bump the collector pins + go.mod/go.sum: make bump-collector VERSION=v0.166.0
+	@test -n "$(VERSION)" || { echo "usage: make bump-collector VERSION=v0.N.P (a collector-contrib release)" >&2; exit 2; }
+	$(VENV)/bin/python scripts/bump.py collector --version $(VERSION)
+
+bump-python-otel: venv ## Bump OTel Python: make bump-python-otel VERSION=1.46.0 CONTRIB=0.67b0
+	@test -n "$(VERSION)" -a -n "$(CONTRIB)" || { echo "usage: make bump-python-otel VERSION=1.N.P CONTRIB=0.NbM" >&2; exit 2; }
+	$(VENV)/bin/python scripts/bump.py python-otel --version $(VERSION) --contrib $(CONTRIB)

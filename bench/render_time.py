@@ -45,7 +45,7 @@ def main() -> int:
     out = ROOT / "bench" / "results" / "render_time.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "command": "python bench/render_time.py --repeat %d" % args.repeat,
+        "command": f"python bench/render_time.py --repeat {args.repeat}",
         "machine": f"{platform.machine()} {platform.python_version()}",
         "goal_s": 2.0,
         "results": results,

@@ -195,9 +195,9 @@ func (l *lifecycle) shutdown(col collectorService, runDone <-chan error, deadlin
 			}
 		default:
 		}
-		l.logf("collector stopped after %s", l.now().Sub(start).Round(time.Millisecond))
+		l.logf("collector stopped after %s", l.now().Sub(start).Round(100*time.Microsecond))
 	case <-timer.C:
 		l.logf("SHUTDOWN deadline reached after %s; exiting before the collector finished, unsent telemetry is lost",
-			l.now().Sub(start).Round(time.Millisecond))
+			l.now().Sub(start).Round(100*time.Microsecond))
 	}
 }

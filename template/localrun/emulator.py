@@ -8,16 +8,19 @@ RIE starts outlives a run, even a killed one.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import secrets
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import LocalRunError
@@ -119,6 +122,106 @@ def memory_kb(pid: int) -> dict[str, int]:
     return out
 
 
+class RuntimeApiRelay:
+    """Relays the runtime's Runtime API calls to RIE and adds `Lambda-Runtime-Trace-Id`.
+
+    Lambda hands each invocation's X-Ray trace header to the runtime in that header of the
+    `/invocation/next` reply (awslambdaric puts it in _X_AMZN_TRACE_ID, where the OpenTelemetry
+    Lambda propagator reads it). RIE takes `X-Amzn-Trace-Id` on its invoke endpoint but never
+    passes it on (its tracer is a no-op), so the local runtime talks to RIE through this relay,
+    which adds the header for the request id the invocation was sent with. Extensions talk to
+    RIE directly.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.trace_headers: dict[str, str] = {}
+        self.relayed = 0
+        relay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in separate writes: without this, Nagle's algorithm
+                # and the client's delayed ACK add ~40 ms to every reply.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _relay(self) -> None:
+                body = self._body()
+                skip = {"host", "content-length", "transfer-encoding", "connection"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                # /invocation/next is a long poll: no timeout.
+                conn = http.client.HTTPConnection("127.0.0.1", relay.upstream_port, timeout=None)
+                try:
+                    conn.request(self.command, self.path, body=body or None, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    out = [
+                        (k, v)
+                        for k, v in resp.getheaders()
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                    ]
+                except (OSError, http.client.HTTPException):
+                    # RIE is shutting down (a pending /next long poll): drop the connection, as
+                    # RIE itself would.
+                    self.close_connection = True
+                    return
+                finally:
+                    conn.close()
+                request_id = resp.getheader("Lambda-Runtime-Aws-Request-Id")
+                if self.path.endswith("/invocation/next") and request_id:
+                    header = relay.trace_headers.pop(request_id, None)
+                    if header and not resp.getheader("Lambda-Runtime-Trace-Id"):
+                        out.append(("Lambda-Runtime-Trace-Id", header))
+                        relay.relayed += 1
+                self.send_response(resp.status)
+                for key, value in out:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = _relay
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a runtime that went away mid-request is not news
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
 class LocalLambda:
     """One execution environment: RIE + extensions + runtime, from start to SIGTERM."""
 
@@ -139,12 +242,15 @@ class LocalLambda:
         self.log_path = log_path
         self.timeout_s = timeout_s
         self.proc: subprocess.Popen[bytes] | None = None
+        self.relay: RuntimeApiRelay | None = None
         self.port = 0
+        self.api_port = 0
         self.started_at = 0.0
         self.first_response_ms: float | None = None
         self._conn: http.client.HTTPConnection | None = None
         self._pids: dict[str, int] = {}
         self.exit_code: int | None = None
+        self.sigterm_at: float | None = None
         self.shutdown_ms: float | None = None
         self.killed: list[str] = []
 
@@ -164,12 +270,16 @@ class LocalLambda:
             "--",
             str(self.rie),
             "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
-            "--runtime-api-address", f"127.0.0.1:{free_port()}",
+            "--runtime-api-address", f"127.0.0.1:{self.api_port}",
             "/var/runtime/bootstrap",
         ]  # fmt: skip
 
     def start(self, ready_timeout: float = 20.0) -> None:
         self.port = free_port()
+        self.api_port = free_port()
+        self.relay = RuntimeApiRelay(self.api_port)
+        # The local bootstrap points the runtime (not the extensions) at the relay.
+        self.env = {**self.env, "LOCALRUN_RUNTIME_API": f"127.0.0.1:{self.relay.port}"}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.started_at = time.perf_counter()
@@ -213,6 +323,8 @@ class LocalLambda:
     def invoke(self, payload: bytes, *, index: int = 0, phase: str = "") -> Invocation:
         header, root, parent = trace_header()
         request_id = str(uuid.uuid4())
+        if self.relay is not None:
+            self.relay.trace_headers[request_id] = header
         headers = {
             "Content-Type": "application/json",
             "X-Amzn-Trace-Id": header,  # RIE hands it to the runtime as Lambda-Runtime-Trace-Id
@@ -277,8 +389,10 @@ class LocalLambda:
             self._conn.close()
             self._conn = None
         if self.proc is None or self.exit_code is not None:
+            self._stop_relay()
             return
         start = time.perf_counter()
+        self.sigterm_at = time.time()
         rie = self.find("aws-lambda-rie")
         if rie is not None:
             os.kill(rie, signal.SIGTERM)
@@ -288,15 +402,29 @@ class LocalLambda:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.killed.append(f"RIE did not exit within {timeout:.0f} s of SIGTERM")
-        self._kill_session()
+        self._kill_session(grace=3.0 if not self.killed else 0.0)
         try:
             self.exit_code = self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.exit_code = -9
         self.shutdown_ms = (time.perf_counter() - start) * 1000
+        self._stop_relay()
 
-    def _kill_session(self) -> None:
+    def _stop_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
+
+    def _kill_session(self, grace: float = 3.0) -> None:
+        """Wait ``grace`` seconds for the session to empty (bwrap's own processes exit just
+        after RIE), then SIGKILL whatever is left."""
         assert self.proc is not None
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            self.proc.poll()
+            if not any(session_processes(self.proc.pid)):
+                return
+            time.sleep(0.02)
         for _ in range(50):
             self.proc.poll()  # reap bwrap if it has exited
             left = list(session_processes(self.proc.pid))
@@ -308,8 +436,6 @@ class LocalLambda:
                     self.killed.append(f"{name} ({pid})")
                 except ProcessLookupError:
                     pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                pass
             time.sleep(0.05)

@@ -64,7 +64,7 @@ def collector_ports(wait_s: float = 900.0) -> Iterator[None]:
 def tools_dir(root: Path) -> Path:
     """build/tools, or $LOCALRUN_TOOLS_DIR (to share one RIE and runtime between projects)."""
     override = os.environ.get("LOCALRUN_TOOLS_DIR")
-    return Path(override) if override else root / "build" / "tools"
+    return Path(override).resolve() if override else root.resolve() / "build" / "tools"
 
 
 @contextlib.contextmanager
@@ -146,6 +146,8 @@ class RunResult:
     killed: list[str] = field(default_factory=list)
     shutdown_logged: bool = False
     front_stats: dict[str, int] = field(default_factory=dict)
+    front_requests: list[dict[str, Any]] = field(default_factory=list)
+    sigterm_at: float | None = None
     otlp_spans: list[dict[str, Any]] = field(default_factory=list)
     otlp_auth: list[dict[str, Any]] = field(default_factory=list)
     otlp_unprocessed: list[dict[str, Any]] = field(default_factory=list)
@@ -158,7 +160,8 @@ class RunResult:
 
     def latencies(self, phase: str | None = None, warm: bool = True) -> list[float]:
         return [
-            i.latency_ms for i in self.invocations
+            i.latency_ms
+            for i in self.invocations
             if (phase is None or i.phase == phase) and not (warm and i.index == 0)
         ]
 
@@ -193,7 +196,9 @@ class RunResult:
             "rie_exit_code": self.rie_exit_code,
             "shutdown_ms": self.shutdown_ms,
             "killed_after_timeout": self.killed,
+            "sigterm_at": self.sigterm_at,
             "front_stats": self.front_stats,
+            "front_requests": self.front_requests,
             "otlp": {
                 "spans": self.otlp_spans,
                 "auth": self.otlp_auth,
@@ -249,6 +254,7 @@ def run(
     ``opt``/``task``/``handler``/``wrapper`` default to the project's layer, code, handler and
     exec wrapper; benchmarks pass others (``opt=None``: an empty /opt).
     """
+    root, build_dir = root.resolve(), build_dir.resolve()
     bwrap, rie, runtime = prepare_tools(root)
     staged = stage(root, build_dir, project.CODE)
     opt_dir = staged.opt if opt == "layer" else opt
@@ -257,7 +263,9 @@ def run(
     log_path = build_dir / "local" / "rie.log"
     result.log_path = str(log_path)
     since = traces.utcnow()
-    standin = XRayStandIn(project.TRACE_EXPORTER, project.AWS_REGION)
+    standin = XRayStandIn(
+        project.TRACE_EXPORTER, project.AWS_REGION, log_path=build_dir / "local" / "moto.log"
+    )
     lam: LocalLambda | None = None
     with collector_ports():
         try:
@@ -267,8 +275,14 @@ def run(
                 standin.front.set_mode(fault)
             env = {**lambda_env(standin, handler=handler, wrapper=wrapper), **(extra_env or {})}
             lam = LocalLambda(
-                bwrap=bwrap, rie=rie, runtime=runtime, opt=opt_dir, task=task_dir, env=env,
-                log_path=log_path, timeout_s=project.TIMEOUT_S,
+                bwrap=bwrap,
+                rie=rie,
+                runtime=runtime,
+                opt=opt_dir,
+                task=task_dir,
+                env=env,
+                log_path=log_path,
+                timeout_s=project.TIMEOUT_S,
             )
             lam.start()
             phases = [("healthy" if fault == "ok" else fault, count)]
@@ -281,6 +295,12 @@ def run(
                 for _ in range(n):
                     inv = lam.invoke(events[index % len(events)], index=index, phase=phase)
                     result.invocations.append(inv)
+                    if index == 0 and inv.status != 200:
+                        raise LocalRunError(
+                            f"the first invocation got HTTP {inv.status} from the emulator "
+                            f"({inv.body.strip() or 'no body'}): the function or its extension "
+                            f"failed to start. Log ({log_path}):\n{lam.log_tail()}"
+                        )
                     if progress:
                         progress(inv)
                     if index % memory_every == 0:
@@ -294,10 +314,9 @@ def run(
                 result.collector_memory.append({"after_invocation": index - 1, **mem})
                 result.collector_peak_kb = mem.get("VmHWM")
             expected = [
-                i.trace_id for i in result.invocations
-                if fault == "ok" or i.phase == "recovered"
+                i.trace_id for i in result.invocations if fault == "ok" or i.phase == "recovered"
             ]
-            result.expected_trace_ids = expected if expected_traces else []
+            result.expected_trace_ids = expected if expect_traces else []
             if recover and expect_traces:
                 # A recovered endpoint gets the new traces while the function is still up
                 # (the exporter retries in the background), before any SHUTDOWN flush.
@@ -305,6 +324,7 @@ def run(
                 wait_for_traces(standin, recovered, since, trace_wait_s)
             lam.stop()
             result.rie_exit_code, result.shutdown_ms = lam.exit_code, lam.shutdown_ms
+            result.sigterm_at = lam.sigterm_at
             result.killed = lam.killed
             result.shutdown_logged = "SHUTDOWN" in log_path.read_text(errors="replace")
             all_ids = [i.trace_id for i in result.invocations]
@@ -313,6 +333,7 @@ def run(
             # One lookup of every invocation's trace (a fault phase's may have arrived too).
             result.traces = wait_for_traces(standin, all_ids, since, 0)
             result.front_stats = dict(standin.front.stats)
+            result.front_requests = [dict(r) for r in standin.front.requests]
             if standin.otlp is not None:
                 result.otlp_spans = list(standin.otlp.spans)
                 result.otlp_auth = list(standin.otlp.auth)

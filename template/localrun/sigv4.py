@@ -20,6 +20,7 @@ _AUTH = re.compile(
     r"SignedHeaders=(?P<signed>[^,\s]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
 )
 MAX_SKEW = dt.timedelta(minutes=5)
+UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11)
 
 
 @dataclass
@@ -92,14 +93,14 @@ def verify(
         return check
     amz_date = headers.get("x-amz-date", "")
     try:
-        when = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+        when = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
         check.reason = f"bad or missing X-Amz-Date {amz_date!r}"
         return check
     if not amz_date.startswith(date):
         check.reason = f"X-Amz-Date {amz_date} does not match the credential date {date}"
         return check
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(UTC)
     if abs(now - when) > MAX_SKEW:
         check.reason = f"request time {amz_date} is more than 5 minutes from now"
         return check
@@ -132,7 +133,7 @@ def verify(
         key = _hmac(key, part)
     expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, match["signature"]):
-        check.reason = "signature mismatch (body, headers or secret key differ from what was signed)"
+        check.reason = "signature mismatch: body, headers or secret key differ from what was signed"
         return check
     check.ok = True
     return check

@@ -1,4 +1,4 @@
-"""The function's private filesystem under build/local/: the layer as /opt, the code as /var/task."""
+"""The function's private filesystem in build/local/: the layer as /opt, the code as /var/task."""
 
 from __future__ import annotations
 

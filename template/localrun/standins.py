@@ -1,7 +1,7 @@
 """Local stand-ins for AWS, all on 127.0.0.1 with fake credentials.
 
-- `MotoServer`: moto's X-Ray and STS APIs. The function's GetCallerIdentity goes here
-  (AWS_ENDPOINT_URL_STS) and the traces are read back from here (GetTraceSummaries +
+- `MotoServer`: moto's X-Ray and STS APIs, in a child process. The function's GetCallerIdentity
+  goes here (AWS_ENDPOINT_URL_STS) and the traces are read back from here (GetTraceSummaries +
   BatchGetTraces), whichever exporter the collector uses.
 - `Front`: the endpoint the collector exports to. It can misbehave on purpose (`refuse`: the port
   is closed; `500`: every request fails; `hang`: requests get no answer for 10 s) to show that the
@@ -17,12 +17,16 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import logging
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,27 +43,69 @@ Response = tuple[int, dict[str, str], bytes]
 Handler = Callable[[str, str, str, dict[str, str], bytes], Response]
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILL when the parent (localrun) dies."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class MotoServer:
-    """moto's server (X-Ray, STS, ...) in a thread of this process."""
+    """moto's server (X-Ray, STS, ...) as a child process on 127.0.0.1.
 
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+    A separate process, so its work (storing segments) never competes for this process's GIL
+    with the invocations and the Runtime API relay that latencies are measured through.
+    """
 
-        for name in ("werkzeug", "moto"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+    def __init__(self, log_path: Path | None = None) -> None:
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
         self.endpoint = ""
 
-    def start(self) -> str:
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
-        return self.endpoint
+    def start(self, timeout: float = 60.0) -> str:
+        from .emulator import free_port
+
+        port = free_port()
+        out = self.log_path.open("wb") if self.log_path else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+        finally:
+            if self.log_path:
+                out.close()  # type: ignore[union-attr]
+        self.endpoint = f"http://{HOST}:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"moto server exited ({self.proc.returncode}); see {self.log_path}"
+                )
+            try:
+                conn = http.client.HTTPConnection(HOST, port, timeout=1)
+                conn.request("GET", "/moto-api/")
+                conn.getresponse().read()
+                conn.close()
+                return self.endpoint
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"moto server did not start within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.endpoint:
-            self._server.stop()
-            self.endpoint = ""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+        self.endpoint = ""
 
 
 def forward_to(endpoint: str) -> Handler:
@@ -101,6 +147,8 @@ class Front:
         self._thread: threading.Thread | None = None
         self.port = 0
         self.stats: Counter[str] = Counter()
+        # Every request that reached the port: arrival time, mode, status (None until answered).
+        self.requests: list[dict[str, Any]] = []
 
     @property
     def url(self) -> str:
@@ -139,10 +187,16 @@ class Front:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _serve(self) -> None:
+                record: dict[str, Any] = {"time": time.time(), "mode": front._mode, "status": None}
+                front.requests.append(record)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                mode = front._mode
+                mode = record["mode"]
                 front.stats[f"{self.command} {mode}"] += 1
                 if mode == "refuse":
                     # A keep-alive connection opened before the port was closed: drop it, so the
@@ -150,8 +204,10 @@ class Front:
                     self.close_connection = True
                     return
                 if mode == "500":
-                    status, headers, data = 500, {"content-type": "application/json"}, (
-                        b'{"__type":"InternalFailure","message":"localrun: injected fault"}'
+                    status, headers, data = (
+                        500,
+                        {"content-type": "application/json"},
+                        (b'{"__type":"InternalFailure","message":"localrun: injected fault"}'),
                     )
                 elif mode == "hang":
                     front._stopping.wait(HANG_SECONDS)
@@ -167,6 +223,7 @@ class Front:
                         status, headers = 500, {"content-type": "text/plain"}
                         data = f"localrun stand-in error: {exc!r}\n".encode()
                 front.stats[f"status {status}"] += 1
+                record["status"] = status
                 try:
                     self.send_response(status)
                     for key, value in headers.items():
@@ -198,8 +255,14 @@ class Front:
 
 # ------------------------------------------------------------------------------ OTLP receiver
 
-SPAN_KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER",
-              5: "CONSUMER"}
+SPAN_KINDS = {
+    0: "UNSPECIFIED",
+    1: "INTERNAL",
+    2: "SERVER",
+    3: "CLIENT",
+    4: "PRODUCER",
+    5: "CONSUMER",
+}
 STATUS_CODES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 
 
@@ -243,8 +306,11 @@ def decode_spans(request: Any) -> list[dict[str, Any]]:
                         },
                         "attributes": attributes(span.attributes),
                         "events": [
-                            {"name": ev.name, "time_unix_nano": ev.time_unix_nano,
-                             "attributes": attributes(ev.attributes)}
+                            {
+                                "name": ev.name,
+                                "time_unix_nano": ev.time_unix_nano,
+                                "attributes": attributes(ev.attributes),
+                            }
                             for ev in span.events
                         ],
                         "resource": resource,
@@ -356,9 +422,15 @@ class OtlpReceiver:
         if path != self.path or method != "POST":
             return 404, {"content-type": "text/plain"}, b"not found\n"
         check = sigv4.verify(
-            method, path, query, headers, body,
-            secret_key=FAKE_SECRET_KEY, access_key=FAKE_ACCESS_KEY,
-            region=self.region, service=self.service,
+            method,
+            path,
+            query,
+            headers,
+            body,
+            secret_key=FAKE_SECRET_KEY,
+            access_key=FAKE_ACCESS_KEY,
+            region=self.region,
+            service=self.service,
         )
         with self._lock:
             self.auth.append({**check.as_dict(), "time": time.time()})
@@ -385,30 +457,49 @@ class OtlpReceiver:
             self.spans.extend(spans)
         response = pb.ExportTraceServiceResponse()
         if content_type.startswith("application/json"):
-            return 200, {"content-type": "application/json"}, json_format.MessageToJson(
-                response
-            ).encode()
+            return (
+                200,
+                {"content-type": "application/json"},
+                json_format.MessageToJson(response).encode(),
+            )
         return 200, {"content-type": "application/x-protobuf"}, response.SerializeToString()
 
 
 class XRayStandIn:
     """moto plus the collector's export endpoint for ``exporter`` (awsxray or xray-otlp)."""
 
-    def __init__(self, exporter: str, region: str) -> None:
+    def __init__(self, exporter: str, region: str, log_path: Path | None = None) -> None:
         self.exporter = exporter
         self.region = region
-        self.moto = MotoServer()
+        self.moto = MotoServer(log_path)
         self.otlp: OtlpReceiver | None = None
         self.front: Front | None = None
 
     def start(self) -> None:
         moto = self.moto.start()
+        self._warm_up(moto)
         if self.exporter == "xray-otlp":
             self.otlp = OtlpReceiver(region=self.region, moto_endpoint=moto)
             self.front = Front(self.otlp.handle, path_hint=OtlpReceiver.path)
         else:
             self.front = Front(forward_to(moto))
         self.front.start()
+
+    def _warm_up(self, endpoint: str) -> None:
+        """moto loads each service's backend on its first request, holding up every other
+        request meanwhile (~200 ms): load X-Ray's and STS's now, not during an invocation."""
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id=FAKE_ACCESS_KEY,
+            aws_secret_access_key=FAKE_SECRET_KEY,
+            region_name=self.region,
+        )
+        session.client("sts", endpoint_url=endpoint).get_caller_identity()
+        now = time.time()
+        session.client("xray", endpoint_url=endpoint).get_trace_summaries(
+            StartTime=now - 60, EndTime=now
+        )
 
     @property
     def moto_endpoint(self) -> str:

@@ -96,8 +96,10 @@ def rie(tools_dir: Path) -> Path:
             timeout=900,
         )
     except subprocess.TimeoutExpired:
-        raise LocalRunError(f"building the Runtime Interface Emulator: `go install {wanted}` "
-                            "took more than 15 minutes") from None
+        raise LocalRunError(
+            f"building the Runtime Interface Emulator: `go install {wanted}` "
+            "took more than 15 minutes"
+        ) from None
     if proc.returncode != 0 or not exe.is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise LocalRunError(
@@ -123,8 +125,12 @@ def python_for(version: str) -> Path:
             continue
         try:
             proc = subprocess.run(
-                [candidate, "-c", "import sys; print(sys.version_info[0], sys.version_info[1]); "
-                 "print(getattr(sys, '_base_executable', sys.executable))"],
+                [
+                    candidate,
+                    "-c",
+                    "import sys; print(sys.version_info[0], sys.version_info[1]); "
+                    "print(getattr(sys, '_base_executable', sys.executable))",
+                ],
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -147,7 +153,12 @@ BOOTSTRAP = """#!/bin/sh
 # image's bootstrap, it starts the runtime interface client, through AWS_LAMBDA_EXEC_WRAPPER when
 # that is set (the wrapper gets the runtime's command line as its arguments).
 export AWS_EXECUTION_ENV="AWS_Lambda_python{version}"
-set -- /var/runtime/bin/python{version} -m awslambdaric "$_HANDLER"
+# RIE does not pass an invocation's X-Ray trace header to the runtime; localrun's Runtime API
+# relay adds it (Lambda-Runtime-Trace-Id), as Lambda does. Extensions keep talking to RIE.
+if [ -n "${{LOCALRUN_RUNTIME_API:-}}" ]; then
+  export AWS_LAMBDA_RUNTIME_API="$LOCALRUN_RUNTIME_API"
+fi
+set -- /var/runtime/bin/python{version} /var/runtime/bootstrap.py
 if [ -n "${{AWS_LAMBDA_EXEC_WRAPPER:-}}" ]; then
   if [ ! -f "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
     echo "$AWS_LAMBDA_EXEC_WRAPPER: does not exist" >&2
@@ -157,16 +168,34 @@ if [ -n "${{AWS_LAMBDA_EXEC_WRAPPER:-}}" ]; then
     echo "$AWS_LAMBDA_EXEC_WRAPPER: is not an executable" >&2
     exit 126
   fi
-  exec -- "$AWS_LAMBDA_EXEC_WRAPPER" "$@"
+  exec "$AWS_LAMBDA_EXEC_WRAPPER" "$@"
 fi
 exec "$@"
 """
 
+BOOTSTRAP_PY = """\"\"\"/var/runtime/bootstrap.py of the local runtime (written by localrun).
+
+Like the base image's: the handler comes from _HANDLER as it is once AWS_LAMBDA_EXEC_WRAPPER has
+run (wrappers may swap it), and /var/task goes first on sys.path.
+\"\"\"
+
+import os
+import sys
+
+sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+
+from awslambdaric.__main__ import main  # noqa: E402
+
+main([sys.argv[0], os.environ["_HANDLER"]])
+"""
+
 
 def function_requirements(project: Path) -> list[str]:
-    lines = (project / "requirements.txt").read_text().splitlines() if (
-        project / "requirements.txt"
-    ).is_file() else []
+    lines = (
+        (project / "requirements.txt").read_text().splitlines()
+        if (project / "requirements.txt").is_file()
+        else []
+    )
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
@@ -180,7 +209,7 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
         )
     requirements = [*RUNTIME_REQUIREMENTS, *function_requirements(project)]
     key = hashlib.sha256(
-        json.dumps([str(python), python_version, requirements]).encode()
+        json.dumps([str(python), python_version, requirements, BOOTSTRAP, BOOTSTRAP_PY]).encode()
     ).hexdigest()[:12]
     path = tools_dir / f"runtime-python{python_version}-{key}"
     marker = path / ".complete"
@@ -193,8 +222,15 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
     steps = [
         [str(python), "-m", "venv", str(path)],
         [
-            str(path / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-            "--no-input", "--quiet", "--only-binary=:all:", *requirements,
+            str(path / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+            "--only-binary=:all:",
+            *requirements,
         ],
     ]
     for cmd in steps:
@@ -202,8 +238,9 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         except subprocess.TimeoutExpired:
             shutil.rmtree(path, ignore_errors=True)
-            raise LocalRunError(f"creating the local runtime: `{' '.join(cmd[:4])} ...` took "
-                                "more than 15 minutes") from None
+            raise LocalRunError(
+                f"creating the local runtime: `{' '.join(cmd[:4])} ...` took more than 15 minutes"
+            ) from None
         if proc.returncode != 0:
             shutil.rmtree(path, ignore_errors=True)
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
@@ -214,5 +251,6 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
     bootstrap = path / "bootstrap"
     bootstrap.write_text(BOOTSTRAP.format(version=python_version))
     bootstrap.chmod(0o755)
+    (path / "bootstrap.py").write_text(BOOTSTRAP_PY)
     marker.write_text("\n".join(requirements) + "\n")
     return path

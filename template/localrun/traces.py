@@ -113,7 +113,8 @@ def lookup(
                 break
     if service:
         traces = [
-            t for t in traces
+            t
+            for t in traces
             if any(s.get("name") == service and s.get("type") != "subsegment" for s in t.segments)
         ]
     traces.sort(key=lambda t: min((s.get("start_time", 0) for s in t.segments), default=0))
@@ -182,9 +183,11 @@ def format_tree(trace: Trace) -> str:
         text = f"{seg['name']}  [{kind}, id {seg['id']}, {duration}]"
         if flags:
             text += "  " + ",".join(flags).upper()
-            causes = seg.get("cause", {}).get("exceptions", []) if isinstance(
-                seg.get("cause"), dict
-            ) else []
+            causes = (
+                seg.get("cause", {}).get("exceptions", [])
+                if isinstance(seg.get("cause"), dict)
+                else []
+            )
             if causes:
                 text += ": " + "; ".join(
                     f"{c.get('type', '')} {c.get('message', '')}".strip() for c in causes
@@ -207,5 +210,9 @@ def format_tree(trace: Trace) -> str:
     return "\n".join(lines)
 
 
+# datetime.UTC needs Python 3.11; the project's dev venv may be 3.10.
+UTC = dt.timezone.utc  # noqa: UP017
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(UTC)

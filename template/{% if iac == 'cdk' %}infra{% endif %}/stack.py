@@ -19,7 +19,7 @@ XRAY_ACTIONS = {
     # The collector's awsxray exporter calls PutTraceSegments (and PutTelemetryRecords); Lambda's
     # own active-tracing segments use the same two actions.
     "awsxray": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-    # The collector's otlphttp exporter posts to https://xray.<region>.amazonaws.com/v1/traces:
+    # The collector's otlp_http exporter posts to https://xray.<region>.amazonaws.com/v1/traces:
     # xray:PutSpans "Grants permission to upload OpenTelemetry spans to AWS X-Ray" (linked to the
     # CloudWatch OTLP endpoint page) and xray:PutSpansForIndexing (permission-only) "Grants
     # permission to upload spans to AWS X-Ray to be indexed" (Transaction Search). Lambda's own

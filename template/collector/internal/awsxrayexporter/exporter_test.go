@@ -3,6 +3,7 @@ package awsxrayexporter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -149,5 +150,26 @@ func TestConfigFromYAML(t *testing.T) {
 	bad := confmap.NewFromStringMap(map[string]any{"no_such_key": 1})
 	if err := bad.Unmarshal(createDefaultConfig()); err == nil {
 		t.Fatal("unknown key accepted")
+	}
+}
+
+// urlRecorder is an HTTP client that records the request URL and fails
+// without touching the network.
+type urlRecorder struct{ url string }
+
+func (u *urlRecorder) Do(r *http.Request) (*http.Response, error) {
+	u.url = r.URL.String()
+	return nil, errors.New("offline")
+}
+
+func TestEmptyEndpointUsesAWSDefault(t *testing.T) {
+	rec := &urlRecorder{}
+	e := startExporter(t, "", func(o *xray.Options) {
+		o.HTTPClient = rec
+		o.RetryMaxAttempts = 1
+	})
+	_ = e.pushTraces(context.Background(), manySpans(1))
+	if rec.url != "https://xray.us-east-1.amazonaws.com/TraceSegments" {
+		t.Fatalf("request URL = %q, want the regional X-Ray endpoint", rec.url)
 	}
 }
