@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv system-deps test test-fast lint render-example bench clean \
+.PHONY: help setup venv system-deps test test-fast lint render-example bench docs clean \
 	bump-collector bump-python-otel
 
 help: ## Show this help
@@ -38,8 +38,16 @@ lint: venv ## ruff on the template's own Python
 render-example: venv ## Render a service with all defaults into ./example-service
 	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD . example-service
 
-bench: setup ## Benchmarks; results in bench/results/
+bench: setup ## All benchmarks (~15 min); results in bench/results/, figures in docs/benchmarks.md
 	$(VENV)/bin/python bench/render_time.py
+	$(VENV)/bin/python bench/layer_build.py
+	$(VENV)/bin/python bench/cold_start.py
+	$(VENV)/bin/python scripts/gen_benchmarks_doc.py
+
+docs: venv ## Regenerate the generated pages and build the site into site/
+	$(VENV)/bin/python scripts/gen_questions_doc.py
+	$(VENV)/bin/python scripts/gen_benchmarks_doc.py
+	$(VENV)/bin/mkdocs build --strict
 
 clean: ## Remove venvs and caches
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

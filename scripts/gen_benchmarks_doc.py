@@ -52,8 +52,9 @@ EXPECTED = (
         key="layer_build",
         title="Layer build: time and size",
         what=(
-            "`python -m layerbuild` with an empty and with a warm cache: time per step, size "
-            "of the collector binary, of build/layer.zip and of the unpacked layer."
+            "`python -m layerbuild`: build time with empty caches and cached, the collector "
+            "binary's size per exporter against a build with every component, and the size of "
+            "build/layer.zip."
         ),
         patterns=("layer*.json",),
         script="bench/layer_build.py",
@@ -67,8 +68,9 @@ EXPECTED = (
         key="cold_start",
         title="Cold start",
         what=(
-            "Time from the start of the execution environment to the first response, under "
-            "the Lambda Runtime Interface Emulator, with and without the layer."
+            "Cold start, warm latency and the collector's memory under the Lambda Runtime "
+            "Interface Emulator, for the function without OpenTelemetry, with the template's "
+            "layer, and with upstream-style auto-instrumentation."
         ),
         patterns=("cold*start*.json", "coldstart*.json"),
         script="bench/cold_start.py",
@@ -81,6 +83,7 @@ EXPECTED = (
 )
 
 NONE = "\u2013"  # en dash: no value
+COUNTS = {"invocations", "count", "n", "files", "samples", "errors"}
 UNITS = {"_s": "s", "_ms": "ms", "_kb": "KiB", "_mb": "MB", "_bytes": "bytes", "_pct": "%"}
 
 
@@ -103,11 +106,29 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _unit(key: str) -> str:
+    """The unit a key's name gives, from its last dotted part that has one: "a_bytes.awsxray"
+    is in bytes, but a count under a timing ("warm_ms.invocations") has no unit."""
+    parts = key.split(".")
+    if len(parts) > 1 and parts[-1] in COUNTS:
+        return ""
+    for part in reversed(parts):
+        for suffix, unit in UNITS.items():
+            if part.endswith(suffix):
+                return unit
+    return ""
+
+
 def _header(key: str) -> str:
-    for suffix, unit in UNITS.items():
-        if key.endswith(suffix):
-            return f"{key} ({unit})"
-    return key
+    unit = _unit(key)
+    return f"{key} ({unit})" if unit else key
+
+
+def _value(key: str, value: Any) -> str:
+    """A cell for ``value`` of metric ``key``: byte counts also in MB."""
+    if _unit(key) == "bytes" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{_cell(value)} ({value / 1e6:.1f} MB)"
+    return _cell(value)
 
 
 def _flatten(value: Any, prefix: str = "", depth: int = 2) -> dict[str, Any]:
@@ -121,36 +142,68 @@ def _flatten(value: Any, prefix: str = "", depth: int = 2) -> dict[str, Any]:
 
 
 def _goals(payload: dict[str, Any]) -> dict[str, float]:
-    """{"s": 2.0} for a top-level "goal_s": 2.0, compared with "median_s" in the rows."""
-    goals = {}
+    """Goals as {metric: limit}: a "goals" mapping ({"cached_rebuild_s": 5.0}), or top-level
+    "goal_<unit>" keys, which apply to every "median_<unit>" ("goal_s": 2.0 -> "median_s")."""
+    goals: dict[str, float] = {}
+    for key, value in (payload.get("goals") or {}).items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            goals[str(key)] = float(value)
     for key, value in payload.items():
         if key.startswith("goal_") and isinstance(value, int | float):
-            goals[key.removeprefix("goal_")] = float(value)
+            goals[f"median_{key.removeprefix('goal_')}"] = float(value)
     return goals
 
 
-def _table(
-    rows: list[tuple[str, dict[str, Any]]], first: str, goals: dict[str, float]
-) -> list[str]:
+def _goal_text(metric: str, goal: float) -> str:
+    return f"{_header(metric)} \u2264 {_cell(goal)}"
+
+
+def _label(key: str) -> str:
+    text = key.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _columns(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
     columns: list[str] = []
     for _, row in rows:
         for key in row:
             if key not in columns:
                 columns.append(key)
-    goal_columns = [(unit, goal) for unit, goal in goals.items() if f"median_{unit}" in columns]
+    return columns
+
+
+def _table(
+    rows: list[tuple[str, dict[str, Any]]], first: str, goals: dict[str, float]
+) -> list[str]:
+    """Cases as rows; transposed (metrics as rows) when there are many more metrics than
+    cases. A metric with a goal gets a "goal met" row or column."""
+    columns = _columns(rows)
+    checked = [c for c in columns if c in goals]
+    if len(columns) > 6 and len(columns) > len(rows):
+        header = ["metric", *(_cell(name) for name, _ in rows)]
+        lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        for column in columns:
+            cells = [_header(column), *(_value(column, row.get(column)) for _, row in rows)]
+            lines.append("| " + " | ".join(cells) + " |")
+        for column in checked:
+            cells = [f"goal met ({_goal_text(column, goals[column])})"]
+            cells += [_met(row.get(column), goals[column]) for _, row in rows]
+            lines.append("| " + " | ".join(cells) + " |")
+        return lines
     header = [first, *(_header(c) for c in columns)]
-    header += [
-        f"median ≤ goal ({_cell(goal)} {UNITS.get('_' + unit, unit)})"
-        for unit, goal in goal_columns
-    ]
+    header += [f"goal met ({_goal_text(c, goals[c])})" for c in checked]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for name, row in rows:
-        cells = [_cell(name), *(_cell(row.get(c)) for c in columns)]
-        for unit, goal in goal_columns:
-            median = row.get(f"median_{unit}")
-            cells.append(NONE if not isinstance(median, int | float) else _cell(median <= goal))
+        cells = [_cell(name), *(_value(c, row.get(c)) for c in columns)]
+        cells += [_met(row.get(c), goals[c]) for c in checked]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _met(value: Any, goal: float) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return NONE
+    return _cell(value <= goal)
 
 
 def render_results(results: Any, goals: dict[str, float]) -> list[str]:
@@ -162,10 +215,23 @@ def render_results(results: Any, goals: dict[str, float]) -> list[str]:
         return _table(rows, "#", goals)
     if isinstance(results, dict):
         flat = _flatten(results)
+        if any(k in goals for k in flat):
+            lines = ["| metric | value | goal | goal met |", "| --- | --- | --- | --- |"]
+            for key, value in flat.items():
+                goal = goals.get(key)
+                shown = (
+                    (f"\u2264 {_cell(goal)}", _met(value, goal)) if goal is not None else ("", "")
+                )
+                lines.append(f"| {_header(key)} | {_value(key, value)} | {shown[0]} | {shown[1]} |")
+            return lines
         lines = ["| metric | value |", "| --- | --- |"]
-        lines += [f"| {_header(k)} | {_cell(v)} |" for k, v in flat.items()]
+        for key, value in flat.items():
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            lines.append(f"| {_header(key) if numeric else key} | {_value(key, value)} |")
         return lines
-    return [f"`{json.dumps(results, ensure_ascii=False)}`"]
+    if isinstance(results, list):
+        return [", ".join(_cell(v) for v in results)]
+    return [_cell(results)]
 
 
 def render_file(path: Path, expected: Expected | None) -> list[str]:
@@ -181,10 +247,11 @@ def render_file(path: Path, expected: Expected | None) -> list[str]:
         ]
     if not isinstance(payload, dict):
         payload = {"results": payload}
-    title = payload.get("title") or (expected.title if expected else path.stem.replace("_", " "))
+    title = payload.get("title") or (expected.title if expected else _label(path.stem))
     out = [f"## {title}", ""]
-    if payload.get("description") or expected:
-        out += [str(payload.get("description") or expected.what), ""]  # type: ignore[union-attr]
+    what = payload.get("description") or (expected.what if expected else "")
+    if what:
+        out += [str(what), ""]
     out += [f"Results: `bench/results/{path.name}`.", ""]
     command = payload.get("command")
     if command:
@@ -195,22 +262,27 @@ def render_file(path: Path, expected: Expected | None) -> list[str]:
             "",
         ]
     goals = _goals(payload)
-    facts = []
-    if payload.get("machine"):
-        facts.append(f"- machine: {_cell(payload['machine'])}")
-    for unit, goal in goals.items():
-        facts.append(f"- goal: median ≤ {_cell(goal)} {UNITS.get('_' + unit, unit)}")
-    skip = {"command", "machine", "results", "title", "description"} | {f"goal_{u}" for u in goals}
+    skip = {"command", "results", "title", "description", "goals"}
+    skip |= {k for k in payload if k.startswith("goal_")}
+    facts, paragraphs = [], []
     for key, value in payload.items():
-        if key not in skip and not isinstance(value, dict | list):
+        if key in skip or isinstance(value, dict | list):
+            continue
+        if isinstance(value, str) and len(value) > 100:
+            paragraphs.append(f"**{_label(key)}.** {value}")
+        else:
             facts.append(f"- {_header(key)}: {_cell(value)}")
+    for metric, goal in goals.items():
+        facts.append(f"- goal: {_goal_text(metric, goal)}")
     if facts:
         out += [*facts, ""]
+    for paragraph in paragraphs:
+        out += [paragraph, ""]
     if "results" in payload:
         out += [*render_results(payload["results"], goals), ""]
     for key, value in payload.items():
         if key not in skip and isinstance(value, dict | list):
-            out += [f"**{key}**", "", *render_results(value, {}), ""]
+            out += [f"### {_label(key)}", "", *render_results(value, goals), ""]
     return out
 
 
@@ -252,8 +324,9 @@ def generate() -> str:
         "# Benchmarks",
         "",
         "Every figure here comes from a results file in `bench/results/`, written by a script in "
-        "`bench/` (`make bench` runs them); each section gives the command that reproduces it. "
-        "Figures depend on the machine: compare runs on the same one.",
+        "`bench/`; each section gives the command that reproduces it (run it from the template "
+        "checkout with `.venv/bin/python`). Figures depend on the machine: compare runs on the "
+        "same one, and read the method notes before comparing with Lambda's own numbers.",
         "",
     ]
     listed: set[Path] = set()

@@ -168,8 +168,8 @@ def validate(binary: Path, config: Path) -> str:
     output = (result.stdout + result.stderr).strip()
     if result.returncode != 0:
         raise LayerBuildError(
-            f"the collector rejects {config.name} (in Lambda this would be an Extension.Crash "
-            "at the first invoke)",
+            f"the collector rejects {config.name} (in Lambda the extension would fail at init, "
+            "and every invoke with it)",
             "fix the component or field the collector names above; a component type it does "
             "not know needs a `<kind>_<type>.go` file in collector/ (see collector/README.md)",
             output,

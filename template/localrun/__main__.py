@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -159,6 +160,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localrun", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     ver.set_defaults(func=cmd_verify)
 
     args = parser.parse_args(argv)
+    # `kill` (or a CI timeout) unwinds like Ctrl-C, so every process localrun started is stopped.
+    signal.signal(signal.SIGTERM, _terminate)
     if getattr(args, "count", 1) < 1:
         parser.error("--count must be at least 1")
     try:

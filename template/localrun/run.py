@@ -25,7 +25,7 @@ from .standins import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, XRayStandIn
 # local function at a time, so runs take a machine-wide lock.
 COLLECTOR_PORTS = (4317, 4318)
 FAKE_SESSION_TOKEN = "localrun-session-token"
-LOCK_PATH = Path(tempfile.gettempdir()) / "localrun-collector-ports.lock"
+LOCK_PATH = Path(tempfile.gettempdir()) / f"localrun-collector-ports-{os.getuid()}.lock"
 
 
 def log(message: str) -> None:
@@ -79,6 +79,7 @@ def prepare_tools(root: Path) -> tuple[str, Path, Path]:
     """(bwrap, RIE binary, runtime dir), building what is missing."""
     tools.require_linux()
     bwrap = tools.bwrap()
+    tools.python_packages(project.TRACE_EXPORTER)
     where = tools_dir(root)
     with _tools_lock(where):
         rie = tools.rie(where)

@@ -54,6 +54,24 @@ def bwrap() -> str:
     return found
 
 
+def python_packages(exporter: str) -> None:
+    """The packages localrun itself needs in this interpreter (requirements-dev.txt)."""
+    import importlib.util
+
+    needed = {"boto3": "boto3", "moto": "moto[server,xray]", "flask": "moto[server,xray]"}
+    if exporter == "xray-otlp":
+        needed["opentelemetry.proto"] = "opentelemetry-proto"
+    missing = sorted(
+        {pkg for module, pkg in needed.items() if importlib.util.find_spec(module) is None}
+    )
+    if missing:
+        raise LocalRunError(
+            f"{sys.executable} lacks {', '.join(missing)}, which localrun needs (the local X-Ray "
+            "and STS stand-ins): run `make venv` and use .venv/bin/python (what `make local` "
+            "does), or `pip install -r requirements-dev.txt`."
+        )
+
+
 def host_architecture() -> str:
     machine = platform.machine().lower()
     return {"amd64": "x86_64", "aarch64": "arm64"}.get(machine, machine)

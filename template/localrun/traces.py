@@ -58,8 +58,13 @@ def _flatten(doc: dict[str, Any], parent: str | None, out: list[dict[str, Any]])
 
 def xray_client(region: str, endpoint: str | None = None, credentials: dict | None = None) -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("xray", region_name=region, endpoint_url=endpoint, **(credentials or {}))
+    # Fail in seconds, not minutes, when the endpoint is unreachable.
+    config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 3})
+    return boto3.client(
+        "xray", region_name=region, endpoint_url=endpoint, config=config, **(credentials or {})
+    )
 
 
 def lookup(
