@@ -20,6 +20,7 @@ collector's OTLP ports (4317/4318) are fixed, so runs never overlap even under p
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -46,7 +47,9 @@ EXPORTERS = list(CASES)
 SLUG = "order-service"
 PACKAGE = "order_service"
 REGION = "us-east-1"
-FAKE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"  # localrun's stand-in credentials
+# localrun's fake credentials (AWS's documentation examples).
+FAKE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+FAKE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 # Test (b): invocations back to back. 500 (the issue's number) takes ~5-10 s here.
 BURST = 500
@@ -290,7 +293,35 @@ def assert_otlp_spans(run: Run, invocation: dict[str, Any]) -> dict[str, dict[st
     return spans
 
 
+SIGV4 = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
+    r"(?P<service>[^/]+)/aws4_request, SignedHeaders=(?P<signed>[^,]+), "
+    r"Signature=(?P<signature>[0-9a-f]{64})$"
+)
+
+
+def botocore_signature(request: dict[str, Any], signed: list[str]) -> str:
+    """The signature botocore's own SigV4 signer computes for the request as it arrived."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    headers = {name: request["headers"][name] for name in signed}
+    aws_request = AWSRequest(
+        method=request["method"],
+        url=f"http://{headers['host']}{request['path']}",
+        data=base64.b64decode(request["body_b64"]),
+        headers=headers,
+    )
+    aws_request.context["timestamp"] = headers["x-amz-date"]
+    signer = SigV4Auth(Credentials(FAKE_ACCESS_KEY, FAKE_SECRET_KEY), "xray", REGION)
+    canonical = signer.canonical_request(aws_request)
+    return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+
+
 def assert_sigv4(run: Run) -> None:
+    """Every export was signed for X-Ray in the function's region (the stand-in's check), and
+    the signatures of the requests kept verbatim match botocore's independent computation."""
     auth = run.report["otlp"]["auth"]
     assert auth, "the OTLP endpoint got no request"
     for check in auth:
@@ -299,6 +330,16 @@ def assert_sigv4(run: Run) -> None:
         assert check["region"] == REGION
         assert check["access_key"] == FAKE_ACCESS_KEY
         assert {"host", "x-amz-date", "content-type"} <= set(check["signed_headers"])
+    requests = run.report["otlp"]["requests"]
+    assert requests
+    for request in requests:
+        match = SIGV4.match(request["headers"]["authorization"])
+        assert match, request["headers"]["authorization"]
+        assert (match["service"], match["region"]) == ("xray", REGION)
+        assert match["key"] == FAKE_ACCESS_KEY
+        assert request["headers"]["x-amz-date"].startswith(match["date"])
+        signed = match["signed"].split(";")
+        assert botocore_signature(request, signed) == match["signature"]
 
 
 def payload(invocation: dict[str, Any]) -> dict[str, Any]:

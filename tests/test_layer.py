@@ -225,3 +225,19 @@ def test_missing_go_is_explained(built, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Go is not installed" in result.stderr
     assert "make layer-docker" in result.stderr
+
+
+def test_collector_go_sources_pass_vet_gofmt_and_tests(built) -> None:
+    """The collector's own Go tests (lifecycle against a fake Extensions API, the X-Ray
+    exporter's segment translation) run in the rendered project, with every component."""
+    collector = built(BUILT[0]) / "collector"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
+    unformatted = subprocess.run(
+        ["gofmt", "-l", "."], cwd=collector, capture_output=True, text=True, check=True
+    ).stdout
+    assert unformatted == ""
+    for args in (["vet", "./..."], ["test", "-count=1", "./..."]):
+        result = subprocess.run(
+            ["go", *args], cwd=collector, env=env, capture_output=True, text=True, timeout=1200
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

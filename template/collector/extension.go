@@ -71,6 +71,9 @@ func runExtension(name string) int {
 // run registers the extension, starts the collector and follows the Lambda
 // event loop. It returns the process exit code.
 func (l *lifecycle) run(ctx context.Context) int {
+	// Cancelled on return, which also aborts a pending /event/next call.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if err := l.client.register(ctx); err != nil {
 		l.logf("cannot register with the Lambda Extensions API: %v", err)
 		return 1

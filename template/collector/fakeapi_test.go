@@ -17,6 +17,7 @@ type fakeExtensionsAPI struct {
 	t      *testing.T
 	server *httptest.Server
 	events chan extensionEvent
+	closed chan struct{} // closed at cleanup: releases blocked /event/next calls
 
 	mu        sync.Mutex
 	requests  []recordedRequest
@@ -32,10 +33,10 @@ type recordedRequest struct {
 const fakeExtensionID = "ext-id-1234"
 
 func newFakeExtensionsAPI(t *testing.T) *fakeExtensionsAPI {
-	f := &fakeExtensionsAPI{t: t, events: make(chan extensionEvent, 8)}
+	f := &fakeExtensionsAPI{t: t, events: make(chan extensionEvent, 8), closed: make(chan struct{})}
 	f.server = httptest.NewServer(http.HandlerFunc(f.handle))
 	t.Cleanup(func() {
-		f.server.CloseClientConnections()
+		close(f.closed)
 		f.server.Close()
 	})
 	return f
@@ -71,6 +72,8 @@ func (f *fakeExtensionsAPI) handle(w http.ResponseWriter, r *http.Request) {
 		case ev := <-f.events:
 			_ = json.NewEncoder(w).Encode(ev)
 		case <-r.Context().Done():
+		case <-f.closed:
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		}
 	case r.Method == http.MethodPost && (r.URL.Path == prefix+"/init/error" || r.URL.Path == prefix+"/exit/error"):
 		w.WriteHeader(http.StatusAccepted)

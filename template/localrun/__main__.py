@@ -60,6 +60,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         count=args.count,
         fault=args.xray_fault,
         recover=args.recover,
+        fault_hold_s=args.fault_hold,
         trace_wait_s=args.trace_wait,
         progress=progress,
     )
@@ -191,6 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="after the faulty invocations, heal the stand-in and invoke N more "
         "times; their traces must arrive",
+    )
+    inv.add_argument(
+        "--fault-hold",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="keep the fault at least this long before --recover (default 1)",
     )
     inv.add_argument(
         "--trace-wait",

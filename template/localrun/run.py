@@ -152,6 +152,7 @@ class RunResult:
     otlp_spans: list[dict[str, Any]] = field(default_factory=list)
     otlp_auth: list[dict[str, Any]] = field(default_factory=list)
     otlp_unprocessed: list[dict[str, Any]] = field(default_factory=list)
+    otlp_requests: list[dict[str, Any]] = field(default_factory=list)
     log_path: str = ""
 
     @property
@@ -204,6 +205,7 @@ class RunResult:
                 "spans": self.otlp_spans,
                 "auth": self.otlp_auth,
                 "unprocessed": self.otlp_unprocessed,
+                "requests": self.otlp_requests,
             },
             "log": self.log_path,
         }
@@ -239,6 +241,7 @@ def run(
     count: int = 1,
     fault: str = "ok",
     recover: int = 0,
+    fault_hold_s: float = 1.0,
     trace_wait_s: float = 30.0,
     progress: Callable[[Invocation], None] | None = None,
     memory_every: int = 25,
@@ -251,6 +254,8 @@ def run(
 ) -> RunResult:
     """Invoke the function ``count`` times (cycling through ``events``) with the X-Ray stand-in
     in ``fault`` mode, then ``recover`` more times with it healthy; stop RIE; read traces back.
+    A fault lasts at least ``fault_hold_s`` (longer than the collector's batch timeout), so the
+    collector surely tries to export into it.
 
     ``opt``/``task``/``handler``/``wrapper`` default to the project's layer, code, handler and
     exec wrapper; benchmarks pass others (``opt=None``: an empty /opt).
@@ -290,8 +295,10 @@ def run(
             if recover:
                 phases.append(("recovered", recover))
             index = 0
+            fault_started = time.monotonic()
             for phase, n in phases:
                 if phase == "recovered":
+                    time.sleep(max(0.0, fault_started + fault_hold_s - time.monotonic()))
                     standin.front.set_mode("ok")
                 for _ in range(n):
                     inv = lam.invoke(events[index % len(events)], index=index, phase=phase)
@@ -339,6 +346,7 @@ def run(
                 result.otlp_spans = list(standin.otlp.spans)
                 result.otlp_auth = list(standin.otlp.auth)
                 result.otlp_unprocessed = list(standin.otlp.unprocessed)
+                result.otlp_requests = list(standin.otlp.raw_requests)
         finally:
             if lam is not None:
                 lam.stop()

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import http.client
 import json
@@ -38,6 +39,7 @@ HOST = "127.0.0.1"
 HANG_SECONDS = 10.0
 FAULT_MODES = ("ok", "refuse", "500", "hang")
 MAX_DOCUMENTS_PER_CALL = 50
+RAW_REQUESTS_KEPT = 5
 
 Response = tuple[int, dict[str, str], bytes]
 Handler = Callable[[str, str, str, dict[str, str], bytes], Response]
@@ -406,6 +408,9 @@ class OtlpReceiver:
         self.spans: list[dict[str, Any]] = []
         self.auth: list[dict[str, Any]] = []
         self.unprocessed: list[dict[str, Any]] = []
+        # The first requests as they arrived (headers and body), so a test can check their
+        # signatures with another SigV4 implementation.
+        self.raw_requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._xray = boto3.client(
             "xray",
@@ -434,6 +439,16 @@ class OtlpReceiver:
         )
         with self._lock:
             self.auth.append({**check.as_dict(), "time": time.time()})
+            if len(self.raw_requests) < RAW_REQUESTS_KEPT:
+                self.raw_requests.append(
+                    {
+                        "method": method,
+                        "path": path,
+                        "query": query,
+                        "headers": headers,
+                        "body_b64": base64.b64encode(body).decode(),
+                    }
+                )
         if not check.ok:
             message = json.dumps({"message": f"SigV4 check failed: {check.reason}"}).encode()
             return 403, {"content-type": "application/json"}, message
