@@ -84,7 +84,15 @@ EXPECTED = (
 
 NONE = "\u2013"  # en dash: no value
 COUNTS = {"invocations", "count", "n", "files", "samples", "errors"}
-UNITS = {"_s": "s", "_ms": "ms", "_kb": "KiB", "_mb": "MB", "_bytes": "bytes", "_pct": "%"}
+UNITS = {
+    "_s": "s",
+    "_ms": "ms",
+    "_kb": "KiB",
+    "_mib": "MiB",
+    "_mb": "MB",
+    "_bytes": "bytes",
+    "_pct": "%",
+}
 
 
 # ----------------------------------------------------------------------------- formatting

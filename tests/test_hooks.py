@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hooks.layer_build import main, run_layer_build  # noqa: E402
+from hooks.layer_build import main, run_layer_build
 
 pytestmark = pytest.mark.render
 
