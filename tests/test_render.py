@@ -13,8 +13,8 @@ from render import Case
 
 pytestmark = pytest.mark.render
 
-# `${{ ... }}` is GitHub Actions syntax, not Jinja.
-UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|%\}")
+# `${{ ... }}` is GitHub Actions syntax and `{{.Id}}` a Go template (docker --format): not Jinja.
+UNRENDERED = re.compile(r"(?<!\$)\{\{(?!\.)|\{%|%\}")
 STRUCTURED = {".yml", ".yaml", ".json", ".toml"}
 
 
