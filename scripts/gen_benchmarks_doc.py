@@ -12,14 +12,15 @@ library only.
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import json
 import sys
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generated_page
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -352,28 +353,14 @@ def generate() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    content = generate()
-    if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
-        if current != content:
-            diff = difflib.unified_diff(
-                current.splitlines(keepends=True),
-                content.splitlines(keepends=True),
-                fromfile=f"{args.output} (checked in)",
-                tofile=f"{args.output} (from bench/results)",
-            )
-            sys.stderr.writelines(list(diff)[:60])
-            print(f"\n{args.output} is out of date: run `{REGENERATE}`", file=sys.stderr)
-            return 1
-        return 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(content, encoding="utf-8")
-    print(f"wrote {args.output}")
-    return 0
+    return generated_page.run(
+        argv,
+        description=__doc__.splitlines()[0],
+        output=OUTPUT,
+        generate=generate,
+        source="bench/results",
+        regenerate=REGENERATE,
+    )
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from layerbuild.hashing import file_sha256
 
 from .errors import LocalRunError
 from .tools import host_architecture
@@ -38,20 +39,12 @@ def check_layer(build_dir: Path) -> Path:
     return layer
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def unpack_layer(layer: Path, dest: Path) -> Path:
     """Unpack ``layer`` into ``dest`` (execute bits kept), unless it already holds that layer."""
     from layerbuild.unpack import unpack  # the project's own unpacker (also used by the image)
 
     marker = dest.parent / f".{dest.name}.sha256"
-    digest = _sha256(layer)
+    digest = file_sha256(layer)
     if dest.is_dir() and marker.is_file() and marker.read_text().strip() == digest:
         return dest
     marker.unlink(missing_ok=True)
