@@ -241,3 +241,21 @@ def test_collector_go_sources_pass_vet_gofmt_and_tests(built) -> None:
             ["go", *args], cwd=collector, env=env, capture_output=True, text=True, timeout=1200
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_unreachable_module_proxy_is_explained(built, tmp_path: Path) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    shutil.rmtree(project / "build")  # nothing cached: the build must fetch modules
+    env = {
+        **os.environ,
+        "GOMODCACHE": str(tmp_path / "empty-modcache"),
+        "GOPROXY": "off",
+        "GOFLAGS": "-modcacherw",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "layerbuild"], cwd=project, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
+    assert "could not download Go modules" in result.stderr
+    assert "GOPROXY" in result.stderr
+    assert not (project / "build" / "layer.zip").exists()

@@ -24,6 +24,7 @@ NETWORK_HINTS = (
     "410 Gone",
     "proxyconnect",
     "server response",
+    "disabled by GOPROXY=off",
 )
 INSTALL_GO = (
     "install Go {need} or newer (https://go.dev/dl/ or your package manager), "
