@@ -12,7 +12,16 @@ import yaml
 from toolenv import tool_venv, venv_bin
 
 VENV_BIN = Path(sys.executable).parent
-SKIP_DIRS = {".git", ".venv", "build", "cdk.out", ".terraform", "__pycache__", ".pytest_cache"}
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "build",
+    "cdk.out",
+    ".terraform",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+}
 
 
 def project_files(project: Path) -> list[Path]:
