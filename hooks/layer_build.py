@@ -40,8 +40,12 @@ def run_layer_build(project: Path, python: str = sys.executable) -> Outcome:
 
 
 def main(argv: list[str]) -> int:
-    project = Path(argv[0]) if argv else Path.cwd()
-    outcome = run_layer_build(project.resolve())
+    """Always exits 0: a failing task makes Copier delete the whole rendered project."""
+    project = (Path(argv[0]) if argv else Path.cwd()).resolve()
+    try:
+        outcome = run_layer_build(project)
+    except Exception as error:
+        outcome = Outcome(False, f"layer not built ({type(error).__name__}: {error}); {LATER}")
     print(outcome.message, flush=True)
     return 0
 

@@ -256,6 +256,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in MIGRATIONS:
         print(f"usage: migrations.py {{{','.join(MIGRATIONS)}}} [PROJECT]", file=sys.stderr)
         return 2
+    # Copier runs migrations inside the project; an explicit path is for manual use and tests.
     project = Path(argv[1] if len(argv) > 1 else ".").resolve()
     print(f"[migration {argv[0]}] {MIGRATIONS[argv[0]](project)}", flush=True)
     return 0

@@ -37,3 +37,20 @@ def test_failed_build_is_reported_not_fatal(
     out = capsys.readouterr().out
     assert "layer build failed" in out
     assert "make layer" in out
+
+
+def test_an_unexpected_error_never_fails_the_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A failing task makes Copier delete the whole rendered project, so main() reports instead.
+    fake_go = tmp_path / "bin" / "go"
+    fake_go.parent.mkdir()
+    fake_go.write_text("#!/bin/sh\nexit 0\n")
+    fake_go.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_go.parent}:/usr/bin:/bin")
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    assert main([str(not_a_directory)]) == 0  # subprocess cannot chdir into a file
+    out = capsys.readouterr().out
+    assert "layer not built (NotADirectoryError" in out
+    assert "make layer" in out

@@ -259,3 +259,34 @@ def test_unreachable_module_proxy_is_explained(built, tmp_path: Path) -> None:
     assert "could not download Go modules" in result.stderr
     assert "GOPROXY" in result.stderr
     assert not (project / "build" / "layer.zip").exists()
+
+
+def test_cli_copy_into_a_relative_path_builds_the_layer(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """What a user types: a relative destination, tasks on. (Copier runs the task inside the
+    destination, so a hook that re-resolved the relative path would miss the project and make
+    Copier delete it.)"""
+    copier = Path(sys.executable).parent / "copier"
+    result = subprocess.run(
+        [
+            str(copier),
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref=HEAD",
+            "-d",
+            "project_slug=relative-svc",
+            str(template_repo),
+            "relative-svc",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    project = tmp_path / "relative-svc"
+    assert (project / "build" / "layer.zip").is_file(), result.stdout[-3000:]
+    assert "layer built:" in result.stdout
+    assert "make local" in result.stderr + result.stdout
