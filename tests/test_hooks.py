@@ -14,6 +14,16 @@ from hooks.layer_build import main, run_layer_build
 pytestmark = pytest.mark.render
 
 
+@pytest.fixture
+def go_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `go` that exists, so the hook goes on to run the project's build."""
+    fake_go = tmp_path / "bin" / "go"
+    fake_go.parent.mkdir()
+    fake_go.write_text("#!/bin/sh\nexit 0\n")
+    fake_go.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_go.parent}:/usr/bin:/bin")
+
+
 def test_without_go_the_render_stands_and_says_how_to_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -24,30 +34,22 @@ def test_without_go_the_render_stands_and_says_how_to_build(
     assert "make layer" in outcome.message
 
 
+@pytest.mark.usefixtures("go_on_path")
 def test_failed_build_is_reported_not_fatal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A project directory without layerbuild/: `python -m layerbuild` fails at once.
-    fake_go = tmp_path / "bin" / "go"
-    fake_go.parent.mkdir()
-    fake_go.write_text("#!/bin/sh\nexit 0\n")
-    fake_go.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake_go.parent}:/usr/bin:/bin")
     assert main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "layer build failed" in out
     assert "make layer" in out
 
 
+@pytest.mark.usefixtures("go_on_path")
 def test_an_unexpected_error_never_fails_the_render(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A failing task makes Copier delete the whole rendered project, so main() reports instead.
-    fake_go = tmp_path / "bin" / "go"
-    fake_go.parent.mkdir()
-    fake_go.write_text("#!/bin/sh\nexit 0\n")
-    fake_go.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake_go.parent}:/usr/bin:/bin")
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("")
     assert main([str(not_a_directory)]) == 0  # subprocess cannot chdir into a file
