@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from toolenv import tool_venv, venv_bin
 
@@ -76,3 +78,13 @@ def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.Completed
 def run_project_tests(project: Path) -> subprocess.CompletedProcess[str]:
     python = venv_bin(project_test_venv(project), "python")
     return run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def missing_tool(message: str) -> None:
+    """A missing external tool: a failure in CI, a skip (saying why) elsewhere."""
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing tool is a failure, not a skip)", pytrace=False)
+    pytest.skip(message)

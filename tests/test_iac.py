@@ -37,12 +37,12 @@ from cfnlint.api import ManualArgs, lint_file
 from cfnlint.data import AdditionalSpecs
 from cfnlint.decode import decode
 from cfnlint.helpers import load_resource
+from project_checks import missing_tool
 from render import Case
 from toolenv import ToolEnvError, hcl_fmt_command, tool_venv, venv_bin
 
 pytestmark = pytest.mark.iac
 
-IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 SAM_CASES = [c for c in ALL_CASES if c.iac == "sam"]
 CDK_CASES = [c for c in ALL_CASES if c.iac == "cdk"]
@@ -86,13 +86,6 @@ CHECKOV_INLINE_SKIPS = {
 CHECKOV_REQUIREMENTS = ["checkov==3.3.30"]
 
 _IAM_SPEC = load_resource(AdditionalSpecs, "Policies.json")
-
-
-def missing_tool(message: str) -> None:
-    """A missing external tool: a failure in CI, a skip (saying why) elsewhere."""
-    if IN_CI:
-        pytest.fail(f"{message} (CI=true: a missing tool is a failure, not a skip)", pytrace=False)
-    pytest.skip(message)
 
 
 def run(cmd: list[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: float = 600):

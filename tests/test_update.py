@@ -25,7 +25,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from project_checks import run_project_tests
+from project_checks import missing_tool, run_project_tests
 from template_repo import GIT_ENV, ROOT, git, snapshot
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -230,7 +230,7 @@ def test_collector_bump_reaches_an_edited_service(template: Template, tmp_path: 
     the team's edits survive, the pins move, the layer is rebuilt exactly once, the project's
     own tests pass."""
     if shutil.which("go") is None:
-        pytest.skip("needs Go: the copy-time hook and the update migration build the layer")
+        missing_tool("needs Go: the copy-time hook and the update migration build the layer")
     new_pins = bump.read_pins((ROOT / "pins.yml").read_text())
     new_contrib = new_pins[bump.CONTRIB]
     old_contrib = "v0.165.0" if new_contrib != "v0.165.0" else "v0.165.1"
