@@ -43,7 +43,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # render, template_repo, toolenv (driver side only)
-OUT = ROOT / "bench" / "results" / "cold_start.json"
+
+from results_file import write_results  # noqa: E402
+
 EXPORTERS = ("awsxray", "xray-otlp")
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -329,9 +331,7 @@ def main() -> int:
         },
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(payload, indent=2) + "\n")
-    print(json.dumps(payload, indent=2))
+    write_results("cold_start", payload)
     return 0
 
 

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from render import render  # noqa: E402
+from results_file import write_results  # noqa: E402
 from template_repo import snapshot  # noqa: E402
 
 
@@ -101,10 +102,7 @@ def main() -> int:
         ),
         "results": results,
     }
-    out = ROOT / "bench" / "results" / "layer_build.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(json.dumps(payload, indent=2))
+    write_results("layer_build", payload)
     return 0
 
 

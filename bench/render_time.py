@@ -8,7 +8,6 @@ Writes bench/results/render_time.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -20,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from render import render  # noqa: E402
+from results_file import write_results  # noqa: E402
 from template_repo import snapshot  # noqa: E402
 
 
@@ -42,16 +42,13 @@ def main() -> int:
                 "max_s": round(max(times), 3),
                 "runs": len(times),
             }
-    out = ROOT / "bench" / "results" / "render_time.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "command": f"python bench/render_time.py --repeat {args.repeat}",
         "machine": f"{platform.machine()} {platform.python_version()}",
         "goal_s": 2.0,
         "results": results,
     }
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(json.dumps(payload, indent=2))
+    write_results("render_time", payload)
     return 0
 
 
