@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import project, traces
+from . import backend, project, traces
 from .errors import LocalRunError
 from .standins import FAULT_MODES
 
@@ -31,9 +31,21 @@ def _print_traces(found: list[traces.Trace], show: int) -> int:
     return bad
 
 
+def cmd_runner(args: argparse.Namespace) -> int:
+    """Print the runner `make local` uses; for Docker, make sure the base image is there."""
+    runner = backend.choose(args.runner)
+    if runner == "docker":
+        from .container import PLATFORMS, ensure_base_image
+
+        ensure_base_image(ROOT / "Dockerfile", PLATFORMS[project.ARCHITECTURE])
+    print(runner)
+    return 0
+
+
 def cmd_invoke(args: argparse.Namespace) -> int:
     from .run import run
 
+    runner = backend.choose(args.runner)
     events = [Path(e).read_bytes() for e in args.event]
     for path, data in zip(args.event, events, strict=True):
         try:
@@ -57,6 +69,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         ROOT,
         args.build_dir.resolve(),
         events,
+        runner=runner,
+        image=args.image,
+        sampled=not args.unsampled,
         count=args.count,
         fault=args.xray_fault,
         recover=args.recover,
@@ -85,10 +100,11 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             f"collector extension peak RSS {result.collector_peak_kb / 1024:.1f} MiB; "
             f"RIE exit {result.rie_exit_code} after SIGTERM ({result.shutdown_ms:.0f} ms)"
         )
-    if result.otlp_auth:
-        failed = [a for a in result.otlp_auth if not a["ok"]]
+    auth = result.stand_ins.get("otlp", {}).get("auth", [])
+    if auth:
+        failed = [a for a in auth if not a["ok"]]
         print(
-            f"OTLP stand-in: {len(result.otlp_auth)} requests, SigV4 "
+            f"OTLP stand-in: {len(auth)} requests, SigV4 "
             + ("valid on all" if not failed else f"INVALID on {len(failed)}: {failed[0]['reason']}")
         )
     print(
@@ -97,7 +113,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         + (f" ({len(result.expected_trace_ids)} expected)" if args.xray_fault != "ok" else "")
     )
     bad = _print_traces(result.traces, 1 if args.count + args.recover > 1 else len(result.traces))
-    print(f"\nlogs of RIE, the extension and the function: {result.log_path}")
+    print(f"\nlogs of RIE, the extension and the function ({runner} runner): {result.log_path}")
     if args.report:
         print(f"report: {args.report}")
     failures = []
@@ -109,7 +125,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         failures.append(f"{bad} segment documents break X-Ray's rules")
     if any(inv.status != 200 for inv in result.invocations):
         failures.append("some invocations did not answer HTTP 200")
-    if result.otlp_auth and not all(a["ok"] for a in result.otlp_auth):
+    if auth and not all(a["ok"] for a in auth):
         failures.append("the collector's SigV4 signature did not verify")
     for failure in failures:
         print(f"localrun: {failure}", file=sys.stderr)
@@ -207,11 +223,35 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="how long to wait for traces to reach the stand-in (default 30)",
     )
+    inv.add_argument(
+        "--runner",
+        choices=backend.RUNNERS,
+        help="docker (the image, as Lambda runs it) or sandbox (bubblewrap, no Docker); "
+        "default: $LOCAL_RUNNER, else docker when its daemon answers, else sandbox",
+    )
+    inv.add_argument(
+        "--image",
+        default=f"{project.FUNCTION_NAME}:latest",
+        help=f"the image the Docker runner runs (default {project.FUNCTION_NAME}:latest, what "
+        "`make image` builds)",
+    )
+    inv.add_argument(
+        "--unsampled",
+        action="store_true",
+        help="send trace headers with Sampled=0, as Lambda does for invocations it does not "
+        "sample: nothing may be exported",
+    )
     inv.add_argument("--report", type=Path, help="write everything measured as JSON here")
     inv.add_argument(
         "--build-dir", type=Path, default=ROOT / "build", help="where layer.zip is (default build/)"
     )
     inv.set_defaults(func=cmd_invoke)
+
+    which = sub.add_parser(
+        "runner", help="print the runner `make local` uses (docker or sandbox), or why none can"
+    )
+    which.add_argument("runner", nargs="?", choices=backend.RUNNERS)
+    which.set_defaults(func=cmd_runner)
 
     ver = sub.add_parser("verify-traces", help="read this function's latest traces from X-Ray")
     ver.add_argument("--endpoint", help="X-Ray API endpoint (default: AWS's, for --region)")

@@ -1,108 +1,133 @@
-"""One local run: stand-ins up, RIE up, invocations, SIGTERM, traces read back, all torn down."""
+"""One local run: agent and stand-ins up, the function up, invocations, SIGTERM, traces read
+back, all torn down. The same sequence for both runners (backend.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import fcntl
-import os
+import base64
+import json
+import queue
 import statistics
-import sys
-import tempfile
+import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from . import project, tools, traces
-from .emulator import Invocation, LocalLambda, port_in_use
+from . import project, traces
+from .agent import Invocation
+from .backend import Stopped
 from .errors import LocalRunError
-from .stage import stage
-from .standins import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, XRayStandIn
+from .standins import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 
-# The collector's OTLP receiver listens on these (collector/config.yaml): a machine can run one
-# local function at a time, so runs take a machine-wide lock.
-COLLECTOR_PORTS = (4317, 4318)
 FAKE_SESSION_TOKEN = "localrun-session-token"
-LOCK_PATH = Path(tempfile.gettempdir()) / f"localrun-collector-ports-{os.getuid()}.lock"
+# Generous: under CPU emulation (an arm64 image on x86_64) the agent's Python starts slowly.
+AGENT_START_S = 180.0
+FUNCTION_LISTEN_S = 120.0
 
 
-def log(message: str) -> None:
-    print(f"[localrun] {message}", file=sys.stderr, flush=True)
+class Function(Protocol):
+    """An execution environment (sandbox.SandboxFunction, container.DockerFunction)."""
+
+    name: str
+    invoke_address: str
+    runtime_api_address: str
+    log_path: Path
+
+    def agent_command(self) -> tuple[list[str], Path]: ...
+    def start(self, env: dict[str, str]) -> None: ...
+    def exited(self) -> str | None: ...
+    def extension_memory(self) -> dict[str, int]: ...
+    def stop(self) -> Stopped: ...
+    def close(self) -> None: ...
 
 
-@contextlib.contextmanager
-def collector_ports(wait_s: float = 900.0) -> Iterator[None]:
-    """Hold the machine-wide lock, then check that the collector's ports are free."""
-    with LOCK_PATH.open("a") as lock:
-        deadline = time.monotonic() + wait_s
-        told = False
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not told:
-                    log("another local run holds localhost:4317/4318; waiting for it")
-                    told = True
-                if time.monotonic() > deadline:
-                    raise LocalRunError(
-                        f"another local run kept {LOCK_PATH} locked for {wait_s:.0f} s"
-                    ) from None
-                time.sleep(0.2)
-        busy = [p for p in COLLECTOR_PORTS if port_in_use(p)]
-        if busy:
-            raise LocalRunError(
-                f"localhost:{busy[0]} is in use by another program; the collector extension "
-                "listens there (collector/config.yaml). Stop that program (often a local "
-                "OpenTelemetry Collector or another emulator) and run again."
+class AgentProcess:
+    """`python -m localrun.agent`, wherever the runner started it, spoken to over its stdio."""
+
+    def __init__(self, command: list[str], cwd: Path, log_path: Path) -> None:
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                command,
+                cwd=cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                bufsize=1,
             )
-        yield
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self._reply(AGENT_START_S, "start")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _reply(self, timeout: float, op: str) -> dict[str, Any]:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise LocalRunError(
+                f"the local stand-ins did not answer {op!r} within {timeout:.0f} s; their log "
+                f"({self.log_path}):\n{tail(self.log_path)}"
+            ) from None
+        if line is None:
+            raise LocalRunError(
+                f"the local stand-ins stopped (exit {self.proc.poll()}); their log "
+                f"({self.log_path}):\n{tail(self.log_path)}"
+            )
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise LocalRunError(f"local stand-ins, {op}: {reply.get('error')}")
+        return reply
+
+    def call(self, op: str, timeout: float = 120.0, **arguments: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps({"op": op, **arguments}) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise LocalRunError(
+                f"the local stand-ins are gone; their log ({self.log_path}):\n{tail(self.log_path)}"
+            ) from None
+        return self._reply(timeout, op)
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()  # the agent stops its stand-ins and exits
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
-def tools_dir(root: Path) -> Path:
-    """build/tools, or $LOCALRUN_TOOLS_DIR (to share one RIE and runtime between projects)."""
-    override = os.environ.get("LOCALRUN_TOOLS_DIR")
-    return Path(override).resolve() if override else root.resolve() / "build" / "tools"
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "    (no log)"
+    return "\n".join("    " + line for line in text.splitlines()[-lines:])
 
 
-@contextlib.contextmanager
-def _tools_lock(path: Path) -> Iterator[None]:
-    path.mkdir(parents=True, exist_ok=True)
-    with (path / ".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def prepare_tools(root: Path) -> tuple[str, Path, Path]:
-    """(bwrap, RIE binary, runtime dir), building what is missing."""
-    tools.require_linux()
-    bwrap = tools.bwrap()
-    tools.python_packages(project.TRACE_EXPORTER)
-    where = tools_dir(root)
-    with _tools_lock(where):
-        rie = tools.rie(where)
-        runtime = tools.runtime(where, project.PYTHON_VERSION, root)
-    return bwrap, rie, runtime
-
-
-def lambda_env(
-    standin: XRayStandIn, *, handler: str = project.HANDLER, wrapper: str | None = None
-) -> dict[str, str]:
-    """The environment RIE gets (and forwards to the extensions and the runtime): what Lambda
-    sets, the image's ENV lines, fake credentials, and the stand-in endpoints."""
-    env = {
-        "PATH": "/var/runtime/bin:/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "TZ": ":UTC",
-        "_HANDLER": handler,
-        "LAMBDA_TASK_ROOT": "/var/task",
-        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+def lambda_env(started: dict[str, Any]) -> dict[str, str]:
+    """The environment Lambda gives the function and its extensions, plus fake credentials and
+    the stand-ins' endpoints (``started``: the agent's answer to "start")."""
+    return {
         "AWS_LAMBDA_FUNCTION_NAME": project.FUNCTION_NAME,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(project.MEMORY_SIZE_MB),
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(project.TIMEOUT_S),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{project.FUNCTION_NAME}",
         "AWS_REGION": project.AWS_REGION,
         "AWS_DEFAULT_REGION": project.AWS_REGION,
         "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
@@ -113,16 +138,13 @@ def lambda_env(
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "AWS_EC2_METADATA_DISABLED": "true",
         # The function's AWS SDK calls go to moto.
-        "AWS_ENDPOINT_URL_STS": standin.moto_endpoint,
-        # The Dockerfile's ENV lines.
-        "OPENTELEMETRY_COLLECTOR_CONFIG_URI": "/opt/collector-config/config.yaml",
+        "AWS_ENDPOINT_URL_STS": started["moto"],
         # As SAM CLI sets it: collectors that use Lambda's Telemetry API (which RIE lacks) skip it.
         "AWS_SAM_LOCAL": "true",
-        **standin.collector_env(),
+        # The runtime's Runtime API goes through the agent's relay (runtime_layout.py).
+        "LOCALRUN_RUNTIME_API": started["relay"],
+        **started["collector_env"],
     }
-    if wrapper:
-        env["AWS_LAMBDA_EXEC_WRAPPER"] = wrapper
-    return env
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -136,6 +158,7 @@ def percentile(values: list[float], q: float) -> float:
 @dataclass
 class RunResult:
     exporter: str
+    runner: str = ""
     invocations: list[Invocation] = field(default_factory=list)
     traces: list[traces.Trace] = field(default_factory=list)
     expected_trace_ids: list[str] = field(default_factory=list)
@@ -146,13 +169,8 @@ class RunResult:
     shutdown_ms: float | None = None
     killed: list[str] = field(default_factory=list)
     shutdown_logged: bool = False
-    front_stats: dict[str, int] = field(default_factory=dict)
-    front_requests: list[dict[str, Any]] = field(default_factory=list)
     sigterm_at: float | None = None
-    otlp_spans: list[dict[str, Any]] = field(default_factory=list)
-    otlp_auth: list[dict[str, Any]] = field(default_factory=list)
-    otlp_unprocessed: list[dict[str, Any]] = field(default_factory=list)
-    otlp_requests: list[dict[str, Any]] = field(default_factory=list)
+    stand_ins: dict[str, Any] = field(default_factory=dict)
     log_path: str = ""
 
     @property
@@ -182,6 +200,7 @@ class RunResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "exporter": self.exporter,
+            "runner": self.runner,
             "function": project.FUNCTION_NAME,
             "region": project.AWS_REGION,
             "cold_start_ms": self.cold_start_ms,
@@ -199,38 +218,47 @@ class RunResult:
             "shutdown_ms": self.shutdown_ms,
             "killed_after_timeout": self.killed,
             "sigterm_at": self.sigterm_at,
-            "front_stats": self.front_stats,
-            "front_requests": self.front_requests,
-            "otlp": {
-                "spans": self.otlp_spans,
-                "auth": self.otlp_auth,
-                "unprocessed": self.otlp_unprocessed,
-                "requests": self.otlp_requests,
-            },
+            "front_stats": self.stand_ins.get("front_stats", {}),
+            "front_requests": self.stand_ins.get("front_requests", []),
+            "otlp": self.stand_ins.get("otlp", {}),
             "log": self.log_path,
         }
 
 
-def wait_for_traces(
-    standin: XRayStandIn, trace_ids: list[str], since: dt.datetime, wait_s: float
-) -> list[traces.Trace]:
-    """Poll the stand-in's X-Ray API until every id is there (or ``wait_s`` passed)."""
-    client = traces.xray_client(
-        project.AWS_REGION,
-        standin.moto_endpoint,
-        {"aws_access_key_id": FAKE_ACCESS_KEY, "aws_secret_access_key": FAKE_SECRET_KEY},
+def _wait_listening(agent: AgentProcess, function: Function) -> None:
+    deadline = time.monotonic() + FUNCTION_LISTEN_S
+    while time.monotonic() < deadline:
+        if agent.call("listening")["listening"]:
+            return
+        gone = function.exited()
+        if gone:
+            raise LocalRunError(f"{gone} before listening:\n{tail(function.log_path)}")
+        time.sleep(0.05)
+    raise LocalRunError(
+        f"the Runtime Interface Emulator did not listen on {function.invoke_address} within "
+        f"{FUNCTION_LISTEN_S:.0f} s:\n{tail(function.log_path)}"
     )
-    deadline = time.monotonic() + wait_s
-    while True:
-        found = traces.lookup(
-            client,
-            start=since - dt.timedelta(minutes=1),
-            end=traces.utcnow() + dt.timedelta(minutes=1),
-            trace_ids=trace_ids,
-        )
-        if {t.id for t in found} >= set(trace_ids) or time.monotonic() > deadline:
-            return found
-        time.sleep(0.25)
+
+
+def _traces(agent: AgentProcess, ids: list[str], since: float, wait_s: float) -> list:
+    found = agent.call("traces", timeout=wait_s + 120, trace_ids=ids, since=since, wait_s=wait_s)
+    return [traces.Trace(t["id"], t["duration"], t["documents"]) for t in found["traces"]]
+
+
+def open_function(
+    runner: str, root: Path, build_dir: Path, *, image: str | None, **options: Any
+) -> Function:
+    """The execution environment of ``runner``; ``options`` are the runner's own."""
+    log_path = build_dir / "local" / "rie.log"
+    if runner == "docker":
+        from .container import DockerFunction
+
+        if not image:
+            raise LocalRunError("the Docker runner needs the image to run (--image)")
+        return DockerFunction(root, build_dir, log_path, image=image, **options)
+    from .sandbox import SandboxFunction
+
+    return SandboxFunction(root, build_dir, log_path, **options)
 
 
 def run(
@@ -238,117 +266,114 @@ def run(
     build_dir: Path,
     events: list[bytes],
     *,
+    runner: str = "sandbox",
+    image: str | None = None,
     count: int = 1,
     fault: str = "ok",
     recover: int = 0,
     fault_hold_s: float = 1.0,
     trace_wait_s: float = 30.0,
+    sampled: bool = True,
     progress: Callable[[Invocation], None] | None = None,
     memory_every: int = 25,
-    opt: Path | None | str = "layer",
-    task: Path | None = None,
-    handler: str = project.HANDLER,
-    wrapper: str | None = "/opt/otel-instrument",
     extra_env: dict[str, str] | None = None,
     expect_traces: bool = True,
+    function_options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Invoke the function ``count`` times (cycling through ``events``) with the X-Ray stand-in
-    in ``fault`` mode, then ``recover`` more times with it healthy; stop RIE; read traces back.
-    A fault lasts at least ``fault_hold_s`` (longer than the collector's batch timeout), so the
-    collector surely tries to export into it.
-
-    ``opt``/``task``/``handler``/``wrapper`` default to the project's layer, code, handler and
-    exec wrapper; benchmarks pass others (``opt=None``: an empty /opt).
+    in ``fault`` mode, then ``recover`` more times with it healthy; stop the function; read the
+    traces back. A fault lasts at least ``fault_hold_s`` (longer than the collector's batch
+    timeout), so the collector surely tries to export into it. ``sampled=False`` sends trace
+    headers with Sampled=0 (nothing may be exported). ``function_options`` go to the runner
+    (benchmarks: another /opt, handler or image; CPU limits).
     """
     root, build_dir = root.resolve(), build_dir.resolve()
-    bwrap, rie, runtime = prepare_tools(root)
-    staged = stage(root, build_dir, project.CODE)
-    opt_dir = staged.opt if opt == "layer" else opt
-    task_dir = task or staged.task
-    result = RunResult(exporter=project.TRACE_EXPORTER)
-    log_path = build_dir / "local" / "rie.log"
-    result.log_path = str(log_path)
-    since = traces.utcnow()
-    standin = XRayStandIn(
-        project.TRACE_EXPORTER, project.AWS_REGION, log_path=build_dir / "local" / "moto.log"
-    )
-    lam: LocalLambda | None = None
-    with collector_ports():
-        try:
-            standin.start()
-            assert standin.front is not None
-            if fault != "ok":
-                standin.front.set_mode(fault)
-            env = {**lambda_env(standin, handler=handler, wrapper=wrapper), **(extra_env or {})}
-            lam = LocalLambda(
-                bwrap=bwrap,
-                rie=rie,
-                runtime=runtime,
-                opt=opt_dir,
-                task=task_dir,
-                env=env,
-                log_path=log_path,
-                timeout_s=project.TIMEOUT_S,
-            )
-            lam.start()
-            phases = [("healthy" if fault == "ok" else fault, count)]
-            if recover:
-                phases.append(("recovered", recover))
-            index = 0
-            fault_started = time.monotonic()
-            for phase, n in phases:
-                if phase == "recovered":
-                    time.sleep(max(0.0, fault_started + fault_hold_s - time.monotonic()))
-                    standin.front.set_mode("ok")
-                for _ in range(n):
-                    inv = lam.invoke(events[index % len(events)], index=index, phase=phase)
-                    result.invocations.append(inv)
-                    if index == 0 and inv.status != 200:
+    result = RunResult(exporter=project.TRACE_EXPORTER, runner=runner)
+    function = open_function(runner, root, build_dir, image=image, **(function_options or {}))
+    result.log_path = str(function.log_path)
+    agent: AgentProcess | None = None
+    try:
+        command, cwd = function.agent_command()
+        agent = AgentProcess(command, cwd, build_dir / "local" / "agent.log")
+        started = agent.call(
+            "start",
+            exporter=project.TRACE_EXPORTER,
+            region=project.AWS_REGION,
+            runtime_api=function.runtime_api_address,
+            invoke=function.invoke_address,
+            timeout_s=project.TIMEOUT_S,
+        )
+        if fault != "ok":
+            agent.call("set_fault", mode=fault)
+        since = time.time()
+        t0 = time.perf_counter()
+        function.start({**lambda_env(started), **(extra_env or {})})
+        _wait_listening(agent, function)
+        phases = [("healthy" if fault == "ok" else fault, count)]
+        if recover:
+            phases.append(("recovered", recover))
+        index = 0
+        fault_started = time.monotonic()
+        for phase, n in phases:
+            if phase == "recovered":
+                time.sleep(max(0.0, fault_started + fault_hold_s - time.monotonic()))
+                agent.call("set_fault", mode="ok")
+            for _ in range(n):
+                payload = base64.b64encode(events[index % len(events)]).decode()
+                answer = agent.call(
+                    "invoke",
+                    timeout=project.TIMEOUT_S + 60,
+                    payload_b64=payload,
+                    index=index,
+                    phase=phase,
+                    sampled=sampled,
+                )
+                inv = Invocation(**{k: v for k, v in answer.items() if k != "ok"})
+                if index == 0:
+                    result.cold_start_ms = (time.perf_counter() - t0) * 1000
+                    if inv.status != 200:
                         raise LocalRunError(
                             f"the first invocation got HTTP {inv.status} from the emulator "
                             f"({inv.body.strip() or 'no body'}): the function or its extension "
-                            f"failed to start. Log ({log_path}):\n{lam.log_tail()}"
+                            f"failed to start. Log ({function.log_path}):\n"
+                            f"{tail(function.log_path)}"
                         )
-                    if progress:
-                        progress(inv)
-                    if index % memory_every == 0:
-                        mem = lam.extension_memory()
-                        if mem:
-                            result.collector_memory.append({"after_invocation": index, **mem})
-                    index += 1
-            result.cold_start_ms = lam.first_response_ms
-            mem = lam.extension_memory()
-            if mem:
-                result.collector_memory.append({"after_invocation": index - 1, **mem})
-                result.collector_peak_kb = mem.get("VmHWM")
-            expected = [
-                i.trace_id for i in result.invocations if fault == "ok" or i.phase == "recovered"
-            ]
-            result.expected_trace_ids = expected if expect_traces else []
-            if recover and expect_traces:
-                # A recovered endpoint gets the new traces while the function is still up
-                # (the exporter retries in the background), before any SHUTDOWN flush.
-                recovered = [i.trace_id for i in result.invocations if i.phase == "recovered"]
-                wait_for_traces(standin, recovered, since, trace_wait_s)
-            lam.stop()
-            result.rie_exit_code, result.shutdown_ms = lam.exit_code, lam.shutdown_ms
-            result.sigterm_at = lam.sigterm_at
-            result.killed = lam.killed
-            result.shutdown_logged = "SHUTDOWN" in log_path.read_text(errors="replace")
-            all_ids = [i.trace_id for i in result.invocations]
-            if result.expected_trace_ids:
-                wait_for_traces(standin, result.expected_trace_ids, since, trace_wait_s)
-            # One lookup of every invocation's trace (a fault phase's may have arrived too).
-            result.traces = wait_for_traces(standin, all_ids, since, 0)
-            result.front_stats = dict(standin.front.stats)
-            result.front_requests = [dict(r) for r in standin.front.requests]
-            if standin.otlp is not None:
-                result.otlp_spans = list(standin.otlp.spans)
-                result.otlp_auth = list(standin.otlp.auth)
-                result.otlp_unprocessed = list(standin.otlp.unprocessed)
-                result.otlp_requests = list(standin.otlp.raw_requests)
+                result.invocations.append(inv)
+                if progress:
+                    progress(inv)
+                if memory_every and index % memory_every == 0:
+                    mem = function.extension_memory()
+                    if mem:
+                        result.collector_memory.append({"after_invocation": index, **mem})
+                index += 1
+        mem = function.extension_memory()
+        if mem:
+            result.collector_memory.append({"after_invocation": index - 1, **mem})
+            result.collector_peak_kb = mem.get("VmHWM")
+        expected = [
+            i.trace_id
+            for i in result.invocations
+            if i.sampled and (fault == "ok" or i.phase == "recovered")
+        ]
+        result.expected_trace_ids = expected if expect_traces else []
+        if recover and expect_traces:
+            # A recovered endpoint gets the new traces while the function is still up (the
+            # exporter retries in the background), before any SHUTDOWN flush.
+            recovered = [i.trace_id for i in result.invocations if i.phase == "recovered"]
+            _traces(agent, recovered, since, trace_wait_s)
+        stopped = function.stop()
+        result.rie_exit_code, result.shutdown_ms = stopped.exit_code, stopped.shutdown_ms
+        result.sigterm_at, result.killed = stopped.sigterm_at, stopped.killed
+        result.shutdown_logged = "SHUTDOWN" in function.log_path.read_text(errors="replace")
+        if result.expected_trace_ids:
+            _traces(agent, result.expected_trace_ids, since, trace_wait_s)
+        # One lookup of every invocation's trace (a fault phase's may have arrived too).
+        result.traces = _traces(agent, [i.trace_id for i in result.invocations], since, 0)
+        result.stand_ins = agent.call("report")
+    finally:
+        try:
+            if agent is not None:
+                agent.close()
         finally:
-            if lam is not None:
-                lam.stop()
-            standin.stop()
+            function.close()
     return result

@@ -65,21 +65,22 @@ class MotoServer:
         self.endpoint = ""
 
     def start(self, timeout: float = 60.0) -> str:
-        from .emulator import free_port
+        from .net import free_port
 
         port = free_port()
-        out = self.log_path.open("wb") if self.log_path else subprocess.DEVNULL
+        # Without a log file its request log goes where this process's stderr goes.
+        out = self.log_path.open("wb") if self.log_path else None
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
                 stdin=subprocess.DEVNULL,
-                stdout=out,
+                stdout=out if out else sys.stderr,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,
             )
         finally:
-            if self.log_path:
-                out.close()  # type: ignore[union-attr]
+            if out:
+                out.close()
         self.endpoint = f"http://{HOST}:{port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

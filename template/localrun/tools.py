@@ -1,7 +1,9 @@
-"""Build-once tools under build/tools/: the Runtime Interface Emulator and the Python runtime.
+"""Build-once tools under build/tools/.
 
-Both are pinned and built on first use; a marker file beside each records what was built, so a
-changed pin rebuilds and an interrupted build is redone rather than trusted.
+For the sandbox runner: the Runtime Interface Emulator and a Python runtime like the base image's
+/var/runtime. For the Docker runner: the local stand-ins' Python packages, for the image's own
+Python and architecture. All pinned and built on first use; a marker file beside each records what
+was built, so a changed pin rebuilds and an interrupted build is redone rather than trusted.
 """
 
 from __future__ import annotations
@@ -16,15 +18,13 @@ import sys
 from pathlib import Path
 
 from .errors import LocalRunError
-
-# The Runtime Interface Emulator, built from its Go module. The module proxy serves it by commit
-# (pseudo-version); change both together.
-RIE_MODULE = "github.com/aws/aws-lambda-runtime-interface-emulator"
-RIE_PACKAGE = f"{RIE_MODULE}/cmd/aws-lambda-rie"
-RIE_VERSION = "v0.0.0-20261030222936-bef5c4ba774d"
-
-# What the Lambda Python base image has in /var/runtime: the runtime interface client and boto3.
-RUNTIME_REQUIREMENTS = ("awslambdaric==4.2.2", "boto3==1.44.8")
+from .runtime_layout import (
+    BOOTSTRAP_PY,
+    RIE_PACKAGE,
+    RIE_VERSION,
+    RUNTIME_REQUIREMENTS,
+    bootstrap,
+)
 
 BWRAP_HELP = (
     "bubblewrap (bwrap) is not installed; `make local` needs it to give the function a private "
@@ -166,55 +166,8 @@ def python_for(version: str) -> Path:
     )
 
 
-BOOTSTRAP = """#!/bin/sh
-# /var/runtime/bootstrap of the local runtime (written by localrun). Like the Lambda Python base
-# image's bootstrap, it starts the runtime interface client, through AWS_LAMBDA_EXEC_WRAPPER when
-# that is set (the wrapper gets the runtime's command line as its arguments).
-export AWS_EXECUTION_ENV="AWS_Lambda_python{version}"
-# RIE does not pass an invocation's X-Ray trace header to the runtime; localrun's Runtime API
-# relay adds it (Lambda-Runtime-Trace-Id), as Lambda does. Extensions keep talking to RIE.
-if [ -n "${{LOCALRUN_RUNTIME_API:-}}" ]; then
-  export AWS_LAMBDA_RUNTIME_API="$LOCALRUN_RUNTIME_API"
-fi
-set -- /var/runtime/bin/python{version} /var/runtime/bootstrap.py
-if [ -n "${{AWS_LAMBDA_EXEC_WRAPPER:-}}" ]; then
-  if [ ! -f "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
-    echo "$AWS_LAMBDA_EXEC_WRAPPER: does not exist" >&2
-    exit 127
-  fi
-  if [ ! -x "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
-    echo "$AWS_LAMBDA_EXEC_WRAPPER: is not an executable" >&2
-    exit 126
-  fi
-  exec "$AWS_LAMBDA_EXEC_WRAPPER" "$@"
-fi
-exec "$@"
-"""
-
-BOOTSTRAP_PY = """\"\"\"/var/runtime/bootstrap.py of the local runtime (written by localrun).
-
-Like the base image's: the handler comes from _HANDLER as it is once AWS_LAMBDA_EXEC_WRAPPER has
-run (wrappers may swap it), and /var/task goes first on sys.path.
-\"\"\"
-
-import os
-import sys
-
-sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
-
-from awslambdaric.__main__ import main  # noqa: E402
-
-main([sys.argv[0], os.environ["_HANDLER"]])
-"""
-
-
 def function_requirements(project: Path) -> list[str]:
-    lines = (
-        (project / "requirements.txt").read_text().splitlines()
-        if (project / "requirements.txt").is_file()
-        else []
-    )
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    return function_requirements_file(project / "requirements.txt")
 
 
 def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
@@ -226,8 +179,9 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
             "replaces with the layer: install it elsewhere (e.g. /usr/local or pyenv)."
         )
     requirements = [*RUNTIME_REQUIREMENTS, *function_requirements(project)]
+    script = bootstrap(f"/var/runtime/bin/python{python_version}", python_version)
     key = hashlib.sha256(
-        json.dumps([str(python), python_version, requirements, BOOTSTRAP, BOOTSTRAP_PY]).encode()
+        json.dumps([str(python), python_version, requirements, script, BOOTSTRAP_PY]).encode()
     ).hexdigest()[:12]
     path = tools_dir / f"runtime-python{python_version}-{key}"
     marker = path / ".complete"
@@ -266,9 +220,89 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
                 f"could not create the local runtime: `{' '.join(cmd[:5])} ...` exited "
                 f"{proc.returncode}:\n{tail}"
             )
-    bootstrap = path / "bootstrap"
-    bootstrap.write_text(BOOTSTRAP.format(version=python_version))
-    bootstrap.chmod(0o755)
+    (path / "bootstrap").write_text(script)
+    (path / "bootstrap").chmod(0o755)
     (path / "bootstrap.py").write_text(BOOTSTRAP_PY)
+    marker.write_text("\n".join(requirements) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------- the agent's packages
+
+
+def _pins(project: Path, name: str) -> dict[str, str]:
+    """``package -> requirement`` of a requirements file (comments and includes skipped)."""
+    out = {}
+    for line in function_requirements_file(project / name):
+        out[line.split("[")[0].split("=")[0].split(">")[0].strip().lower()] = line
+    return out
+
+
+def function_requirements_file(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def agent_requirements(project: Path) -> list[str]:
+    """What `python -m localrun.agent` imports beyond the standard library, at the versions
+    requirements-dev.txt and requirements-otel.txt pin (moto, boto3, the OTLP protobufs)."""
+    dev = _pins(project, "requirements-dev.txt")
+    otel = _pins(project, "requirements-otel.txt")
+    sdk = otel["opentelemetry-sdk"].split("==", 1)[1]
+    return [dev["moto"], dev["boto3"], f"opentelemetry-proto=={sdk}"]
+
+
+def agent_packages(tools_dir: Path, project: Path, python_version: str, architecture: str) -> Path:
+    """The agent's packages for the image's Python and architecture, installed from this
+    machine's pip (`--platform`: nothing runs in the image to install them, and under emulation
+    pip would be slow)."""
+    requirements = agent_requirements(project)
+    platform_tag = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}[
+        architecture
+    ]
+    key = hashlib.sha256(json.dumps([requirements, platform_tag, python_version]).encode())
+    path = tools_dir / f"agent-python{python_version}-{architecture}-{key.hexdigest()[:12]}"
+    marker = path / ".complete"
+    if marker.is_file():
+        return path
+    if path.exists():
+        shutil.rmtree(path)
+    _log(f"installing the local stand-ins' packages for Python {python_version} {architecture}")
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--quiet",
+        "--no-compile",  # the image's Python compiles; ours writes other pycs
+        "--target",
+        str(path),
+        "--platform",
+        platform_tag,
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+        "--only-binary=:all:",
+        *requirements,
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        shutil.rmtree(path, ignore_errors=True)
+        raise LocalRunError("installing the stand-ins' packages took more than 15 minutes") from None
+    if proc.returncode != 0:
+        shutil.rmtree(path, ignore_errors=True)
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise LocalRunError(
+            f"could not install the local stand-ins' packages ({', '.join(requirements)}) for "
+            f"Python {python_version} {architecture}:\n{tail}\nThey come from PyPI: check "
+            "network access (or pip's index settings)."
+        )
+    shutil.rmtree(path / "bin", ignore_errors=True)  # console scripts with this machine's shebang
     marker.write_text("\n".join(requirements) + "\n")
     return path

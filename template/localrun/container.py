@@ -1,0 +1,290 @@
+"""The Docker runner: the service's image, run the way AWS documents local testing of images.
+
+The image's own entrypoint (/lambda-entrypoint.sh from the Lambda base image) starts its Runtime
+Interface Emulator, which starts /opt/extensions/collector and the runtime; invocations go to
+port 8080. Two containers per run, sharing one network namespace and nothing else:
+
+- the agent (`python -m localrun.agent` in a container of the same image, `--network none`,
+  with the local stand-ins' packages and localrun's code mounted read-only): it owns the
+  namespace, so its 127.0.0.1 is the function's;
+- the function (`--network container:<agent>`): its collector exports to the stand-ins on
+  127.0.0.1, its AWS SDK calls go there, and nothing else is reachable. No port is published.
+
+The function container differs from a plain `docker run` of the image only by environment
+variables (function settings, fake credentials, the stand-ins' endpoints) and one read-only file:
+the exec wrapper that points the runtime at the agent's Runtime API relay before the image's own
+wrapper runs (RIE drops the invocation's trace header; see runtime_layout.TRACE_HEADER_WRAPPER).
+`docker stop` then sends SIGTERM to RIE, which sends SHUTDOWN to the extension.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from . import project, tools
+from .backend import Stopped, docker_problem
+from .errors import LocalRunError
+from .runtime_layout import TRACE_HEADER_WRAPPER
+
+ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}
+PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
+# Where the agent container and the function container find what localrun mounts.
+MOUNT = "/localrun"
+MEMORY_SCRIPT = """
+import os
+for pid in os.listdir("/proc"):
+    try:
+        if pid.isdigit() and open(f"/proc/{pid}/comm").read().strip() == "collector":
+            print(open(f"/proc/{pid}/status").read())
+            break
+    except OSError:
+        pass
+"""
+
+
+def _log(message: str) -> None:
+    print(f"[localrun] {message}", file=sys.stderr, flush=True)
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    exe = shutil.which("docker")
+    if exe is None:
+        raise LocalRunError("Docker is not installed")
+    try:
+        proc = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise LocalRunError(f"`docker {' '.join(args[:3])} ...` took more than {timeout:.0f} s")
+    if check and proc.returncode != 0:
+        raise LocalRunError(
+            f"`docker {' '.join(args[:3])} ...` failed: {(proc.stderr or proc.stdout).strip()}"
+        )
+    return proc
+
+
+def image_config(image: str) -> dict[str, Any]:
+    proc = docker("image", "inspect", image, check=False)
+    if proc.returncode != 0:
+        raise LocalRunError(
+            f"there is no image {image} in Docker: build it with `make image` (`make local` "
+            "does that for you)."
+        )
+    return json.loads(proc.stdout)[0]
+
+
+def ensure_base_image(dockerfile: Path, platform: str) -> None:
+    """Pull the Dockerfile's base images when Docker does not have them, with a clear error
+    when that fails (so `make image` does not fail later with Docker's own)."""
+    bases = []
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "FROM" and words[1] not in bases:
+            bases.append(words[1])
+    for base in bases:
+        found = docker("image", "inspect", "--format", "{{.Architecture}}", base, check=False)
+        if found.returncode == 0 and found.stdout.strip() == platform.split("/")[1]:
+            continue
+        _log(f"pulling {base} ({platform})")
+        pulled = docker("pull", "--platform", platform, base, timeout=1800, check=False)
+        if pulled.returncode != 0:
+            reason = (pulled.stderr or pulled.stdout).strip().splitlines()[-1:] or [""]
+            raise LocalRunError(
+                f"the base image {base} ({platform}) is not in Docker and cannot be pulled: "
+                f"{reason[0][:300]}\nCheck network access to public.ecr.aws (a proxy needs "
+                "Docker's proxy settings), or pull it on another machine and `docker load` it; "
+                "or run without Docker: LOCAL_RUNNER=sandbox make local."
+            )
+
+
+class DockerFunction:
+    """One execution environment: the function's container, from start to `docker stop`."""
+
+    name = "docker"
+    # RIE's addresses inside the function's (and the agent's) network namespace.
+    invoke_address = "127.0.0.1:8080"
+    runtime_api_address = "127.0.0.1:9001"
+
+    def __init__(
+        self,
+        root: Path,
+        build_dir: Path,
+        log_path: Path,
+        *,
+        image: str,
+        next_wrapper: str | None | bool = True,
+        cpus: float | None = None,
+    ) -> None:
+        problem = docker_problem()
+        if problem:
+            raise LocalRunError(f"the Docker runner cannot run: {problem}.")
+        self.root = root
+        self.image = image
+        self.log_path = log_path
+        self.cpus = cpus
+        config = image_config(image)
+        self.architecture = ARCHITECTURES.get(config.get("Architecture", ""), "?")
+        if self.architecture != project.ARCHITECTURE:
+            raise LocalRunError(
+                f"the image {image} is {config.get('Architecture')}, but the service is "
+                f"{project.ARCHITECTURE} (copier answer architecture): rebuild it with "
+                "`make image`."
+            )
+        env = dict(e.split("=", 1) for e in config.get("Config", {}).get("Env") or [] if "=" in e)
+        # The wrapper the image itself sets (the Dockerfile's ENV); ours runs before it.
+        self.next_wrapper = env.get("AWS_LAMBDA_EXEC_WRAPPER") if next_wrapper is True else None
+        if isinstance(next_wrapper, str):
+            self.next_wrapper = next_wrapper
+        from .sandbox import tools_dir
+
+        self.site = tools.agent_packages(
+            tools_dir(root), root, project.PYTHON_VERSION, self.architecture
+        )
+        self.mounts = build_dir / "local" / "docker"
+        self.mounts.mkdir(parents=True, exist_ok=True)
+        wrapper = self.mounts / "trace-header-wrapper"
+        wrapper.write_text(TRACE_HEADER_WRAPPER)
+        wrapper.chmod(0o755)
+        self.run_id = uuid.uuid4().hex[:12]
+        self.cidfile = build_dir / "local" / f"agent-{self.run_id}.cid"
+        self.agent_id: str | None = None
+        self.container_id: str | None = None
+        self._logs: subprocess.Popen[bytes] | None = None
+
+    @property
+    def platform(self) -> str:
+        return PLATFORMS[self.architecture]
+
+    def _label(self) -> list[str]:
+        return ["--label", f"localrun.run={self.run_id}", "--label", "localrun=1"]
+
+    def agent_command(self) -> tuple[list[str], Path]:
+        """The agent in a container of the function's image (its Python), owning the network
+        namespace the function's container joins."""
+        self.cidfile.unlink(missing_ok=True)
+        exe = shutil.which("docker") or "docker"
+        return [
+            exe, "run", "-i", "--rm",
+            "--cidfile", str(self.cidfile),
+            "--platform", self.platform,
+            "--network", "none",
+            *self._label(),
+            "--entrypoint", "python3",
+            "-e", f"PYTHONPATH={MOUNT}/code:{MOUNT}/site",
+            "-e", "PYTHONDONTWRITEBYTECODE=1",
+            "-e", "PYTHONUNBUFFERED=1",
+            "-v", f"{self.root / 'localrun'}:{MOUNT}/code/localrun:ro",
+            "-v", f"{self.site}:{MOUNT}/site:ro",
+            self.image,
+            "-m", "localrun.agent",
+        ], self.root  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        env = {"AWS_LAMBDA_EXEC_WRAPPER": f"{MOUNT}/trace-header-wrapper"}
+        if self.next_wrapper:
+            env["LOCALRUN_NEXT_WRAPPER"] = self.next_wrapper
+        return env
+
+    def _agent(self) -> str:
+        if self.agent_id is None:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if self.cidfile.is_file() and self.cidfile.read_text().strip():
+                    self.agent_id = self.cidfile.read_text().strip()
+                    break
+                time.sleep(0.05)
+            else:
+                raise LocalRunError(f"docker did not write the agent's id to {self.cidfile}")
+        return self.agent_id
+
+    def start(self, env: dict[str, str]) -> None:
+        args = ["run", "-d", "--platform", self.platform, "--network", f"container:{self._agent()}"]
+        args += self._label()
+        # Lambda gives the function exactly its memory setting.
+        args += ["--memory", f"{project.MEMORY_SIZE_MB}m"]
+        if self.cpus:
+            args += ["--cpus", str(self.cpus)]
+        args += ["-v", f"{self.mounts}:{MOUNT}:ro"]
+        for key, value in {**env, **self.environment()}.items():
+            args += ["-e", f"{key}={value}"]
+        self.container_id = docker(*args, self.image).stdout.strip()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self._logs = subprocess.Popen(
+                [shutil.which("docker") or "docker", "logs", "-f", self.container_id],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def exited(self) -> str | None:
+        if self.container_id is None:
+            return None
+        proc = docker(
+            "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", self.container_id,
+            check=False,
+        )  # fmt: skip
+        running, _, code = proc.stdout.strip().partition(" ")
+        if proc.returncode == 0 and running == "true":
+            return None
+        return f"the function's container exited ({code or 'gone'})"
+
+    def extension_memory(self) -> dict[str, int]:
+        """VmRSS and VmHWM of the collector extension, in kB (read inside the container)."""
+        if self.container_id is None:
+            return {}
+        proc = docker("exec", self.container_id, "python3", "-c", MEMORY_SCRIPT, check=False)
+        out = {}
+        for line in proc.stdout.splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+        return out
+
+    def stop(self, timeout: float = 15.0) -> Stopped:
+        """`docker stop`: SIGTERM to RIE, which sends SHUTDOWN to the extensions and waits for
+        them; Docker kills the container after ``timeout``."""
+        stopped = Stopped()
+        if self.container_id is None:
+            return stopped
+        start = time.perf_counter()
+        stopped.sigterm_at = time.time()
+        docker("stop", "-t", str(int(timeout)), self.container_id, timeout=timeout + 60)
+        stopped.shutdown_ms = (time.perf_counter() - start) * 1000
+        state = docker(
+            "inspect", "--format", "{{.State.ExitCode}} {{.State.OOMKilled}}", self.container_id
+        ).stdout.split()
+        stopped.exit_code = int(state[0])
+        if stopped.exit_code == 137:
+            stopped.killed.append(f"RIE did not exit within {timeout:.0f} s of SIGTERM")
+        if state[1:] == ["true"]:
+            stopped.killed.append(f"out of memory ({project.MEMORY_SIZE_MB} MB)")
+        self._remove_function()
+        return stopped
+
+    def _remove_function(self) -> None:
+        if self._logs is not None:
+            try:
+                self._logs.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._logs.kill()
+                self._logs.wait(timeout=10)
+            self._logs = None
+        if self.container_id is not None:
+            docker("rm", "-f", self.container_id, check=False)
+            self.container_id = None
+
+    def close(self) -> None:
+        self._remove_function()
+        if self.agent_id is None and self.cidfile.is_file():
+            self.agent_id = self.cidfile.read_text().strip() or None
+        if self.agent_id is not None:
+            # It exits when its stdin closes (and --rm removes it); this is for a hung one.
+            docker("rm", "-f", self.agent_id, check=False)
+            self.agent_id = None
+        self.cidfile.unlink(missing_ok=True)
