@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## Create .venv with the template's test dependencies
 
-system-deps: ## Debian packages the tests need (bubblewrap for the Lambda emulation)
+system-deps: ## System packages and services the tests need (Docker, debootstrap, qemu, bubblewrap)
 	@bash scripts/system-deps.sh
 
 setup: venv system-deps ## Everything the tests need
@@ -29,7 +29,7 @@ test: setup ## The whole template test suite (all markers), as CI runs it
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: venv ## Rendering tests only (seconds)
-	$(VENV)/bin/pytest -n 2 -m "not iac and not layer and not e2e and not update" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 -m "not iac and not layer and not e2e and not image and not update" $(PYTEST_ARGS)
 
 lint: venv ## ruff on the template's own Python
 	$(VENV)/bin/ruff check hooks tests bench

@@ -28,6 +28,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import importlib.util
+import inspect
 import json
 import os
 import shutil
@@ -53,6 +54,8 @@ STANDIN_REPOSITORY = "localhost/lambda-python-standin"
 
 # Python version -> Debian suite that ships it as python3.
 SUITES = {"3.11": "bookworm", "3.13": "trixie", "3.14": "forky"}
+# debootstrap scripts for suites newer than this machine's debootstrap knows.
+DEBOOTSTRAP_SCRIPTS = {"forky": "sid"}
 # Lambda architecture -> (Debian architecture, Docker architecture, variant, wheel platform).
 ARCHITECTURES = {
     "x86_64": ("amd64", "amd64", None, "manylinux2014_x86_64"),
@@ -133,14 +136,9 @@ class StandIn:
 
     @property
     def key(self) -> str:
-        """Changes whenever anything that goes into the image changes."""
-        layout = (ROOT / "template" / "localrun" / "runtime_layout.py").read_bytes()
-        recipe = [Path(__file__).read_bytes(), layout, self.python, self.architecture, MIRROR]
-        digest = hashlib.sha256()
-        for part in recipe:
-            digest.update(part if isinstance(part, bytes) else part.encode())
-            digest.update(b"\0")
-        return digest.hexdigest()[:12]
+        """Changes whenever anything that goes into the image changes: the code that builds it
+        (not this module's docs or tests), runtime_layout.py, the version and architecture."""
+        return _recipe_key(self.python, self.architecture)
 
     @property
     def tag(self) -> str:
@@ -155,11 +153,21 @@ def _log(message: str) -> None:
     print(f"[lambda-standin] {message}", file=sys.stderr, flush=True)
 
 
+def _recipe_key(python: str, architecture: str) -> str:
+    builders = (_lay_out, _archive, _install_runtime_packages, _go_build_rie, _chroot)
+    recipe = [inspect.getsource(f) for f in builders]
+    recipe += [repr((IMAGE_ENV, PACKAGE_MANAGERS, ARCHITECTURES[architecture], MIRROR))]
+    recipe += [(ROOT / "template" / "localrun" / "runtime_layout.py").read_text(), python]
+    return hashlib.sha256("\0".join(recipe).encode()).hexdigest()[:12]
+
+
 def _run(cmd: list[str], *, timeout: float, what: str, **kwargs) -> str:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
     except subprocess.TimeoutExpired:
-        raise StandInError(f"{what}: `{' '.join(cmd[:6])} ...` timed out ({timeout:.0f} s)") from None
+        raise StandInError(
+            f"{what}: `{' '.join(cmd[:6])} ...` timed out ({timeout:.0f} s)"
+        ) from None
     except OSError as exc:
         raise StandInError(f"{what}: `{cmd[0]}` could not start: {exc}") from None
     if proc.returncode != 0:
@@ -210,6 +218,7 @@ def debootstrap_tar(suite: str, deb_arch: str) -> Path:
                     suite,
                     str(rootfs),
                     MIRROR,
+                    *DEBOOTSTRAP_SCRIPTS.get(suite, "").split(),
                 ],
                 timeout=3600,
                 what=f"debootstrap {suite} {deb_arch}",
@@ -431,7 +440,9 @@ def image_archive(standin: StandIn) -> Path:
                 timeout=600,
                 what="unpacking the root filesystem",
             )
-            _log(f"laying out {standin.base_tag} ({standin.architecture}) on Debian {standin.suite}")
+            _log(
+                f"laying out {standin.base_tag} ({standin.architecture}) on Debian {standin.suite}"
+            )
             _lay_out(rootfs, standin)
             _archive(rootfs, standin, out)
     return out

@@ -132,6 +132,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_sam_invoke(args: argparse.Namespace) -> int:
+    from .sam import sam_invoke
+
+    return sam_invoke(ROOT, args.build_dir.resolve(), args.event, args.image, args.report)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -252,6 +258,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     which.add_argument("runner", nargs="?", choices=backend.RUNNERS)
     which.set_defaults(func=cmd_runner)
+
+    if project.IAC == "sam":
+        sam = sub.add_parser(
+            "sam-invoke",
+            help="`sam local invoke` (after `sam build`) with the local X-Ray and STS",
+        )
+        sam.add_argument("--event", type=Path, default=Path("events/sample.json"))
+        sam.add_argument(
+            "--image",
+            default=f"{project.FUNCTION_NAME}:latest",
+            help="an image of the function (`make image`): the local stand-ins run in it",
+        )
+        sam.add_argument("--report", type=Path, help="write the response and traces as JSON here")
+        sam.add_argument("--build-dir", type=Path, default=ROOT / "build")
+        sam.set_defaults(func=cmd_sam_invoke)
 
     ver = sub.add_parser("verify-traces", help="read this function's latest traces from X-Ray")
     ver.add_argument("--endpoint", help="X-Ray API endpoint (default: AWS's, for --region)")

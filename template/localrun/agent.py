@@ -221,9 +221,15 @@ class Invoker:
 
 
 def wait_for_traces(
-    standin: XRayStandIn, region: str, trace_ids: list[str], since: float, wait_s: float
+    standin: XRayStandIn,
+    region: str,
+    trace_ids: list[str] | None,
+    since: float,
+    wait_s: float,
+    count: int = 0,
 ) -> list[traces.Trace]:
-    """Poll the stand-in's X-Ray API until every id is there (or ``wait_s`` passed)."""
+    """Poll the stand-in's X-Ray API until every id is there, or with ``trace_ids=None`` until
+    ``count`` traces are (or ``wait_s`` passed)."""
     client = traces.xray_client(
         region,
         standin.moto_endpoint,
@@ -238,7 +244,8 @@ def wait_for_traces(
             end=traces.utcnow() + dt.timedelta(minutes=1),
             trace_ids=trace_ids,
         )
-        if {t.id for t in found} >= set(trace_ids) or time.monotonic() > deadline:
+        done = len(found) >= count if trace_ids is None else {t.id for t in found} >= set(trace_ids)
+        if done or time.monotonic() > deadline:
             return found
         time.sleep(0.25)
 
@@ -253,17 +260,30 @@ class Agent:
         self.region = ""
 
     def start(
-        self, *, exporter: str, region: str, runtime_api: str, invoke: str, timeout_s: float
+        self,
+        *,
+        exporter: str,
+        region: str,
+        runtime_api: str = "",
+        invoke: str = "",
+        timeout_s: float = 900,
+        listen: str = "127.0.0.1",
+        advertise: str = "",
+        credentials: tuple[str, str] = (FAKE_ACCESS_KEY, FAKE_SECRET_KEY),
     ) -> dict[str, Any]:
-        """Stand-ins up; the relay in front of RIE's Runtime API at ``runtime_api``."""
+        """Stand-ins up, listening on ``listen`` (see XRayStandIn); with ``runtime_api``, the
+        relay in front of RIE's Runtime API there, and the invoker for RIE at ``invoke``."""
         self.region = region
-        self.standin = XRayStandIn(exporter, region)
+        self.standin = XRayStandIn(
+            exporter, region, host=listen, advertise=advertise, credentials=tuple(credentials)
+        )
         self.standin.start()
-        self.relay = RuntimeApiRelay(runtime_api)
-        self.invoker = Invoker(invoke, self.relay, timeout_s + 15)
+        if runtime_api:
+            self.relay = RuntimeApiRelay(runtime_api)
+            self.invoker = Invoker(invoke, self.relay, timeout_s + 15)
         return {
-            "moto": self.standin.moto_endpoint,
-            "relay": self.relay.address,
+            "moto": self.standin.moto_advertised,
+            "relay": self.relay.address if self.relay else "",
             "collector_env": self.standin.collector_env(),
         }
 
@@ -281,9 +301,13 @@ class Agent:
         self.standin.front.set_mode(mode)
         return {}
 
-    def traces(self, *, trace_ids: list[str], since: float, wait_s: float) -> dict[str, Any]:
+    def traces(
+        self, *, since: float, wait_s: float, trace_ids: list[str] | None = None, count: int = 0
+    ) -> dict[str, Any]:
+        """Traces since ``since``: those of ``trace_ids``, or any ``count`` (waiting up to
+        ``wait_s`` for them)."""
         assert self.standin is not None
-        found = wait_for_traces(self.standin, self.region, trace_ids, since, wait_s)
+        found = wait_for_traces(self.standin, self.region, trace_ids, since, wait_s, count)
         return {"traces": [t.as_dict() for t in found]}
 
     def report(self) -> dict[str, Any]:
@@ -300,6 +324,8 @@ class Agent:
                 "requests": list(otlp.raw_requests) if otlp else [],
             },
             "relayed_trace_headers": self.relay.relayed if self.relay else 0,
+            # The namespace's network interfaces: only "lo" when the runner isolated it.
+            "network_interfaces": [name for _, name in socket.if_nameindex()],
         }
 
     def stop(self) -> None:

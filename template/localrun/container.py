@@ -60,7 +60,9 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
     try:
         proc = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise LocalRunError(f"`docker {' '.join(args[:3])} ...` took more than {timeout:.0f} s")
+        raise LocalRunError(
+            f"`docker {' '.join(args[:3])} ...` took more than {timeout:.0f} s"
+        ) from None
     if check and proc.returncode != 0:
         raise LocalRunError(
             f"`docker {' '.join(args[:3])} ...` failed: {(proc.stderr or proc.stdout).strip()}"
@@ -117,7 +119,7 @@ class DockerFunction:
         log_path: Path,
         *,
         image: str,
-        next_wrapper: str | None | bool = True,
+        next_wrapper: str | bool | None = True,
         cpus: float | None = None,
     ) -> None:
         problem = docker_problem()
@@ -155,6 +157,7 @@ class DockerFunction:
         self.agent_id: str | None = None
         self.container_id: str | None = None
         self._logs: subprocess.Popen[bytes] | None = None
+        self.isolation: dict[str, Any] = {}
 
     @property
     def platform(self) -> str:
@@ -163,16 +166,18 @@ class DockerFunction:
     def _label(self) -> list[str]:
         return ["--label", f"localrun.run={self.run_id}", "--label", "localrun=1"]
 
-    def agent_command(self) -> tuple[list[str], Path]:
+    def agent_command(
+        self, network: tuple[str, ...] = ("--network", "none")
+    ) -> tuple[list[str], Path]:
         """The agent in a container of the function's image (its Python), owning the network
-        namespace the function's container joins."""
+        namespace the function's container joins (or on ``network``)."""
         self.cidfile.unlink(missing_ok=True)
         exe = shutil.which("docker") or "docker"
         return [
             exe, "run", "-i", "--rm",
             "--cidfile", str(self.cidfile),
             "--platform", self.platform,
-            "--network", "none",
+            *network,
             *self._label(),
             "--entrypoint", "python3",
             "-e", f"PYTHONPATH={MOUNT}/code:{MOUNT}/site",
@@ -213,6 +218,10 @@ class DockerFunction:
         for key, value in {**env, **self.environment()}.items():
             args += ["-e", f"{key}={value}"]
         self.container_id = docker(*args, self.image).stdout.strip()
+        self.isolation = {
+            "agent": self._network(self._agent()),
+            "function": self._network(self.container_id),
+        }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self._logs = subprocess.Popen(
@@ -221,6 +230,13 @@ class DockerFunction:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    @staticmethod
+    def _network(container: str) -> dict[str, Any]:
+        """How a container is wired: its network mode and published ports."""
+        proc = docker("inspect", "--format", "{{json .HostConfig}}", container)
+        host = json.loads(proc.stdout)
+        return {"network_mode": host.get("NetworkMode"), "ports": host.get("PortBindings") or {}}
 
     def exited(self) -> str | None:
         if self.container_id is None:

@@ -4,6 +4,7 @@ back, all torn down. The same sequence for both runners (backend.py)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import queue
 import statistics
@@ -34,6 +35,8 @@ class Function(Protocol):
     invoke_address: str
     runtime_api_address: str
     log_path: Path
+    # How the function's environment is wired to the network (the Docker runner's containers).
+    isolation: dict[str, Any]
 
     def agent_command(self) -> tuple[list[str], Path]: ...
     def start(self, env: dict[str, str]) -> None: ...
@@ -100,10 +103,8 @@ class AgentProcess:
 
     def close(self) -> None:
         if self.proc.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.proc.stdin.close()  # the agent stops its stand-ins and exits
-            except OSError:
-                pass
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -171,6 +172,7 @@ class RunResult:
     shutdown_logged: bool = False
     sigterm_at: float | None = None
     stand_ins: dict[str, Any] = field(default_factory=dict)
+    isolation: dict[str, Any] = field(default_factory=dict)
     log_path: str = ""
 
     @property
@@ -221,6 +223,11 @@ class RunResult:
             "front_stats": self.stand_ins.get("front_stats", {}),
             "front_requests": self.stand_ins.get("front_requests", []),
             "otlp": self.stand_ins.get("otlp", {}),
+            "relayed_trace_headers": self.stand_ins.get("relayed_trace_headers"),
+            "network": {
+                "interfaces": self.stand_ins.get("network_interfaces", []),
+                "containers": self.isolation,
+            },
             "log": self.log_path,
         }
 
@@ -361,6 +368,7 @@ def run(
             # exporter retries in the background), before any SHUTDOWN flush.
             recovered = [i.trace_id for i in result.invocations if i.phase == "recovered"]
             _traces(agent, recovered, since, trace_wait_s)
+        result.isolation = dict(function.isolation)
         stopped = function.stop()
         result.rie_exit_code, result.shutdown_ms = stopped.exit_code, stopped.shutdown_ms
         result.sigterm_at, result.killed = stopped.sigterm_at, stopped.killed

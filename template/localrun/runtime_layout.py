@@ -43,7 +43,7 @@ fi
 exec "$@"
 """
 
-BOOTSTRAP_PY = '''"""/var/runtime/bootstrap.py: the runtime interface client for the handler in _HANDLER.
+BOOTSTRAP_PY = '''"""/var/runtime/bootstrap.py: the runtime interface client for _HANDLER.
 
 The handler is read once AWS_LAMBDA_EXEC_WRAPPER has run (wrappers may swap it); /var/task goes
 first on sys.path, /var/runtime (awslambdaric, boto3) after the function's own packages.

@@ -150,7 +150,7 @@ class SandboxFunction:
         build_dir: Path,
         log_path: Path,
         *,
-        opt: Path | None | str = "layer",
+        opt: Path | str | None = "layer",
         task: Path | None = None,
         handler: str = project.HANDLER,
         next_wrapper: str | None = "/opt/otel-instrument",
@@ -175,6 +175,8 @@ class SandboxFunction:
         self.invoke_address = f"127.0.0.1:{free_port()}"
         self.runtime_api_address = f"127.0.0.1:{free_port()}"
         self.proc: subprocess.Popen[bytes] | None = None
+        # The sandbox shares this machine's network (its loopback).
+        self.isolation: dict[str, object] = {}
         self._pids: dict[str, int] = {}
         self._ports = collector_ports()
         self._ports.__enter__()

@@ -59,10 +59,13 @@ class MotoServer:
     with the invocations and the Runtime API relay that latencies are measured through.
     """
 
-    def __init__(self, log_path: Path | None = None) -> None:
+    def __init__(self, log_path: Path | None = None, host: str = HOST, advertise: str = "") -> None:
         self.log_path = log_path
+        self.host = host
+        self.advertise = advertise or HOST
         self.proc: subprocess.Popen[bytes] | None = None
-        self.endpoint = ""
+        self.endpoint = ""  # for this process
+        self.advertised = ""  # for the function (its name for this machine)
 
     def start(self, timeout: float = 60.0) -> str:
         from .net import free_port
@@ -72,7 +75,7 @@ class MotoServer:
         out = self.log_path.open("wb") if self.log_path else None
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(port)],
                 stdin=subprocess.DEVNULL,
                 stdout=out if out else sys.stderr,
                 stderr=subprocess.STDOUT,
@@ -82,6 +85,7 @@ class MotoServer:
             if out:
                 out.close()
         self.endpoint = f"http://{HOST}:{port}"
+        self.advertised = f"http://{self.advertise}:{port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -108,7 +112,7 @@ class MotoServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
-        self.endpoint = ""
+        self.endpoint = self.advertised = ""
 
 
 def forward_to(endpoint: str) -> Handler:
@@ -140,8 +144,12 @@ class _Server(ThreadingHTTPServer):
 class Front:
     """The collector's export endpoint, with switchable failure modes."""
 
-    def __init__(self, handler: Handler, path_hint: str = "") -> None:
+    def __init__(
+        self, handler: Handler, path_hint: str = "", host: str = HOST, advertise: str = ""
+    ) -> None:
         self._handler = handler
+        self._host = host
+        self._advertise = advertise or HOST
         self._path_hint = path_hint
         self._mode = "ok"
         self._lock = threading.Lock()
@@ -155,7 +163,7 @@ class Front:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}{self._path_hint}"
+        return f"http://{self._advertise}:{self.port}{self._path_hint}"
 
     @property
     def mode(self) -> str:
@@ -239,7 +247,7 @@ class Front:
 
             do_POST = do_PUT = do_GET = _serve
 
-        self._server = _Server((HOST, self.port), RequestHandler)
+        self._server = _Server((self._host, self.port), RequestHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -401,10 +409,19 @@ class OtlpReceiver:
 
     path = "/v1/traces"
 
-    def __init__(self, *, region: str, moto_endpoint: str, service: str = "xray") -> None:
+    def __init__(
+        self,
+        *,
+        region: str,
+        moto_endpoint: str,
+        service: str = "xray",
+        credentials: tuple[str, str] = (FAKE_ACCESS_KEY, FAKE_SECRET_KEY),
+    ) -> None:
         import boto3
 
         self.region = region
+        # The key pair the function signs with (the signature is recomputed with its secret).
+        self.access_key, self.secret_key = credentials
         self.service = service
         self.spans: list[dict[str, Any]] = []
         self.auth: list[dict[str, Any]] = []
@@ -433,8 +450,8 @@ class OtlpReceiver:
             query,
             headers,
             body,
-            secret_key=FAKE_SECRET_KEY,
-            access_key=FAKE_ACCESS_KEY,
+            secret_key=self.secret_key,
+            access_key=self.access_key,
             region=self.region,
             service=self.service,
         )
@@ -484,10 +501,23 @@ class OtlpReceiver:
 class XRayStandIn:
     """moto plus the collector's export endpoint for ``exporter`` (awsxray or xray-otlp)."""
 
-    def __init__(self, exporter: str, region: str, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        exporter: str,
+        region: str,
+        log_path: Path | None = None,
+        host: str = HOST,
+        advertise: str = "",
+        credentials: tuple[str, str] = (FAKE_ACCESS_KEY, FAKE_SECRET_KEY),
+    ) -> None:
+        """``host``: where to listen (127.0.0.1: only the function's own namespace); on a
+        network of containers, 0.0.0.0, with ``advertise`` the name the others use for it.
+        ``credentials``: the key pair the function has (its OTLP signatures are checked)."""
         self.exporter = exporter
+        self.credentials = credentials
         self.region = region
-        self.moto = MotoServer(log_path)
+        self.host, self.advertise = host, advertise
+        self.moto = MotoServer(log_path, host, advertise)
         self.otlp: OtlpReceiver | None = None
         self.front: Front | None = None
 
@@ -495,10 +525,12 @@ class XRayStandIn:
         moto = self.moto.start()
         self._warm_up(moto)
         if self.exporter == "xray-otlp":
-            self.otlp = OtlpReceiver(region=self.region, moto_endpoint=moto)
-            self.front = Front(self.otlp.handle, path_hint=OtlpReceiver.path)
+            self.otlp = OtlpReceiver(
+                region=self.region, moto_endpoint=moto, credentials=self.credentials
+            )
+            self.front = Front(self.otlp.handle, OtlpReceiver.path, self.host, self.advertise)
         else:
-            self.front = Front(forward_to(moto))
+            self.front = Front(forward_to(moto), "", self.host, self.advertise)
         self.front.start()
 
     def _warm_up(self, endpoint: str) -> None:
@@ -519,7 +551,13 @@ class XRayStandIn:
 
     @property
     def moto_endpoint(self) -> str:
+        """moto's API for this process (reading traces back)."""
         return self.moto.endpoint
+
+    @property
+    def moto_advertised(self) -> str:
+        """moto's API for the function (its AWS SDK calls)."""
+        return self.moto.advertised
 
     @property
     def export_url(self) -> str:

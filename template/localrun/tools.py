@@ -294,7 +294,7 @@ def agent_packages(tools_dir: Path, project: Path, python_version: str, architec
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     except subprocess.TimeoutExpired:
         shutil.rmtree(path, ignore_errors=True)
-        raise LocalRunError("installing the stand-ins' packages took more than 15 minutes") from None
+        raise LocalRunError("installing the stand-ins' packages took over 15 minutes") from None
     if proc.returncode != 0:
         shutil.rmtree(path, ignore_errors=True)
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])

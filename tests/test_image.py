@@ -1,0 +1,355 @@
+"""The container image, built with a real Docker engine and run the way Lambda runs an image.
+
+Each case renders a service (the post-copy hook builds build/layer.zip), builds its image with
+the service's own `make image` from the unchanged Dockerfile, and runs it with `make local`,
+whose Docker runner starts the image's /lambda-entrypoint.sh (the Runtime Interface Emulator;
+invocations on port 8080) in a network namespace shared only with the run's agent container
+(the local X-Ray and STS). `public.ecr.aws/lambda/python:<version>` cannot be pulled here, so a
+stand-in with its layout takes that name while a case builds (lambda_base.py).
+
+Cases: the default answers (Python 3.13, x86_64, SAM, awsxray); 3.13 on arm64 (under qemu);
+the xray-otlp exporter; and each other Python a Debian suite ships (3.11, 3.14). Python 3.10 and
+3.12 have no Debian suite: they keep the render and lint checks (test_render.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lambda_base import SUITES, base_image
+from localrun_checks import (
+    LOCALRUN_TOOLS,
+    Run,
+    assert_handler_trace,
+    assert_otlp_spans,
+    assert_sigv4,
+    assert_xray_document,
+    dev_python,
+    localrun,
+    measured,
+    payload,
+    percentile,
+)
+from project_checks import missing_tool
+from render import render
+
+pytestmark = pytest.mark.image
+
+SLUG = "my-traced-service"  # the default answers' project_slug
+PACKAGE = "my_traced_service"
+HUNDRED = 100
+
+
+@dataclass(frozen=True)
+class ImageCase:
+    id: str
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def python(self) -> str:
+        return self.answers.get("python_version", "3.13")
+
+    @property
+    def architecture(self) -> str:
+        return self.answers.get("architecture", "x86_64")
+
+    @property
+    def exporter(self) -> str:
+        return self.answers.get("trace_exporter", "awsxray")
+
+    @property
+    def image(self) -> str:
+        return f"{SLUG}-{self.id}:test"
+
+
+CASES = [
+    ImageCase("default"),
+    ImageCase("arm64", {"architecture": "arm64"}),
+    ImageCase("xray-otlp", {"trace_exporter": "xray-otlp", "iac": "terraform"}),
+    ImageCase("python3.11", {"python_version": "3.11", "iac": "cdk"}),
+    ImageCase("python3.14", {"python_version": "3.14"}),
+]
+BY_ID = {case.id: case for case in CASES}
+
+
+def _require_docker() -> None:
+    proc = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        missing_tool(f"Docker is not usable here ({proc.stderr.strip()[:200]}): run make setup")
+
+
+@dataclass
+class Built:
+    project: Path
+    python: Path
+    build_seconds: float
+    size_bytes: int
+
+
+def make(project: Path, python: Path, *targets: str, timeout: float = 3600, **variables: str):
+    """The service's own Makefile, with the cached venv as its .venv (marked up to date, so make
+    does not re-create it: it has exactly requirements-dev.txt installed)."""
+    venv = python.parent.parent
+    (venv / ".installed").touch()
+    assigns = [f"VENV={venv}", *(f"{k}={v}" for k, v in variables.items())]
+    return subprocess.run(
+        ["make", "--no-print-directory", *targets, *assigns],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "LOCALRUN_TOOLS_DIR": str(LOCALRUN_TOOLS)},
+    )
+
+
+@pytest.fixture(scope="session")
+def built(template_repo: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Render and `make image` once per case per session."""
+    cache: dict[str, Built] = {}
+
+    def _built(case: ImageCase) -> Built:
+        if case.id not in cache:
+            _require_docker()
+            dest = tmp_path_factory.mktemp(f"image-{case.id}") / "svc"
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                render(template_repo, dest, case.answers, skip_tasks=False)
+            assert (dest / "build" / "layer.zip").is_file(), out.getvalue()
+            python = dev_python(dest)
+            with base_image(case.python, case.architecture):
+                start = time.monotonic()
+                proc = make(dest, python, "image", IMAGE=case.image.split(":")[0], TAG="test")
+                seconds = time.monotonic() - start
+            assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+            size = int(
+                subprocess.run(
+                    ["docker", "image", "inspect", "--format", "{{.Size}}", case.image],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            cache[case.id] = Built(dest, python, seconds, size)
+            measured(f"image {case.id}: build s (layer cached)", round(seconds, 1))
+            measured(f"image {case.id}: size MB", round(size / 1e6, 1))
+        return cache[case.id]
+
+    return _built
+
+
+@pytest.fixture(scope="session")
+def local_runs(built, tmp_path_factory: pytest.TempPathFactory):
+    """`make local` per case (the user's command: runner check, `make image`, the run)."""
+    cache: dict[str, tuple[subprocess.CompletedProcess[str], dict[str, Any], str]] = {}
+
+    def _run(case: ImageCase):
+        if case.id not in cache:
+            b = built(case)
+            report = tmp_path_factory.mktemp(f"local-{case.id}") / "report.json"
+            with base_image(case.python, case.architecture):
+                proc = make(
+                    b.project,
+                    b.python,
+                    "local",
+                    IMAGE=case.image.split(":")[0],
+                    TAG="test",
+                    LOCAL_ARGS=shlex.join(["--report", str(report)]),
+                )
+            data = json.loads(report.read_text()) if report.is_file() else {}
+            log = b.project / "build" / "local" / "rie.log"
+            cache[case.id] = (proc, data, log.read_text(errors="replace") if log.is_file() else "")
+        return cache[case.id]
+
+    return _run
+
+
+@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
+def case(request: pytest.FixtureRequest) -> ImageCase:
+    return request.param
+
+
+def docker_python(image: str, code: str) -> str:
+    """Run ``code`` with the image's own Python, with no network."""
+    run = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python3"]
+    proc = subprocess.run(
+        [*run, image, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+# --------------------------------------------------------------------------------- the image
+
+
+def test_every_debian_python_has_an_image_case() -> None:
+    assert {c.python for c in CASES} == set(SUITES)
+
+
+def test_image_keeps_the_layer_runnable(case: ImageCase, built) -> None:
+    b = built(case)
+    facts = json.loads(
+        docker_python(
+            case.image,
+            "import json, os, platform, shutil\n"
+            "paths = ['/opt/extensions/collector', '/opt/otel-instrument']\n"
+            "print(json.dumps({\n"
+            "  'modes': {p: oct(os.stat(p).st_mode & 0o777) for p in paths},\n"
+            "  'on_path': {t: shutil.which(t) for t in ('unzip', 'yum', 'dnf', 'microdnf')},\n"
+            "  'machine': platform.machine(),\n"
+            "  'python': platform.python_version(),\n"
+            "  'sdk': os.path.isdir('/opt/python/opentelemetry/sdk'),\n"
+            "  'pyc': any(n.endswith('.pyc') for _, _, fs in os.walk('/opt/python') for n in fs),\n"
+            "  'elf_machine': open('/opt/extensions/collector', 'rb').read(20)[18],\n"
+            "}))\n",
+        )
+    )
+    assert facts["modes"] == {"/opt/extensions/collector": "0o755", "/opt/otel-instrument": "0o755"}
+    assert facts["on_path"] == {"unzip": None, "yum": None, "dnf": None, "microdnf": None}
+    assert facts["machine"] == {"x86_64": "x86_64", "arm64": "aarch64"}[case.architecture]
+    assert facts["elf_machine"] == {"x86_64": 62, "arm64": 183}[case.architecture]  # EM_*
+    assert facts["python"].startswith(case.python + ".")
+    assert facts["sdk"] and facts["pyc"]  # the SDK is there, byte-compiled by the image's Python
+    config = json.loads(
+        subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{json .Config}}", case.image],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    env = dict(e.split("=", 1) for e in config["Env"])
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/otel-instrument"
+    assert config["Cmd"] == ["app.lambda_handler"]
+    assert config["Entrypoint"] == ["/lambda-entrypoint.sh"]
+    assert b.size_bytes > 0
+
+
+# ------------------------------------------------------------------------- make local, per case
+
+
+def test_make_local_shows_the_trace(case: ImageCase, local_runs) -> None:
+    proc, report, log = local_runs(case)
+    output = f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    assert proc.returncode == 0, output
+    assert report["runner"] == "docker"
+    [invocation] = report["invocations"]
+    assert invocation["status"] == 200
+    assert payload(invocation)["statusCode"] == 200
+    # The trace tree is printed: handler, custom span, STS call.
+    for name in (SLUG, f"{PACKAGE}.greet", "STS"):
+        assert name in proc.stdout, output
+    [trace] = report["traces"]
+    for raw in trace["documents"]:
+        assert_xray_document(raw)
+    docs = [json.loads(d) for d in trace["documents"]]
+    # The trace id is the incoming header's Root and the handler sits under its Parent, although
+    # RIE drops the header: the runtime got it from the agent's relay.
+    assert_handler_trace(docs, invocation, SLUG, PACKAGE)
+    assert report["relayed_trace_headers"] == 1
+    # Lambda's lifecycle inside the image: RIE started the extension; `docker stop` -> SHUTDOWN.
+    assert "External agent collector" in log and "registered" in log
+    assert "[collector] SHUTDOWN" in log
+    assert report["rie_exit_code"] == 0
+    assert report["killed_after_timeout"] == []
+    if case.exporter == "xray-otlp":
+        assert_otlp_spans(Run(proc, report, log, 0.0), invocation, SLUG, PACKAGE)
+        assert_sigv4(Run(proc, report, log, 0.0))
+    measured(f"image {case.id}: cold start ms (container start to first response)",
+             round(report["cold_start_ms"], 1))  # fmt: skip
+
+
+def test_make_local_isolates_the_network(case: ImageCase, local_runs) -> None:
+    """The run's two containers share one namespace with only a loopback; nothing published."""
+    proc, report, _ = local_runs(case)
+    assert proc.returncode == 0, proc.stderr
+    network = report["network"]
+    assert network["interfaces"] == ["lo"]
+    agent, function = network["containers"]["agent"], network["containers"]["function"]
+    assert agent == {"network_mode": "none", "ports": {}}
+    assert function["network_mode"].startswith("container:")
+    assert function["ports"] == {}
+    left = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=localrun"], capture_output=True, text=True
+    )
+    assert left.stdout.strip() == "", "the run left containers behind"
+
+
+# ------------------------------------------------------------- the default case, more deeply
+
+
+def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: Path) -> None:
+    case = BY_ID["default"]
+    b = built(case)
+    run = localrun(
+        b.project,
+        tmp_path,
+        "invoke",
+        "--runner",
+        "docker",
+        "--image",
+        case.image,
+        "--event",
+        "events/sample.json",
+        "--count",
+        str(HUNDRED),
+        python=b.python,
+    )
+    assert run.proc.returncode == 0, run.output
+    invocations = run.invocations()
+    assert len(invocations) == HUNDRED
+    assert all(i["status"] == 200 and payload(i)["statusCode"] == 200 for i in invocations)
+    traces = run.traces()
+    assert set(traces) == {i["trace_id"] for i in invocations}
+    by_id = {i["trace_id"]: i for i in invocations}
+    for trace_id, docs in traces.items():
+        assert_handler_trace(docs, by_id[trace_id], SLUG, PACKAGE)
+    assert run.report["rie_exit_code"] == 0
+    assert "[collector] SHUTDOWN" in run.log
+    warm = run.warm_latencies("healthy")
+    measured(
+        "image default: warm p50/p99 ms (100 invocations)",
+        (round(percentile(warm, 50), 2), round(percentile(warm, 99), 2)),
+    )
+
+
+def test_bad_event_is_a_400_with_the_error_on_the_segment(built, tmp_path: Path) -> None:
+    case = BY_ID["default"]
+    b = built(case)
+    bad = tmp_path / "bad.json"
+    bad.write_text('["not", "an", "object"]')
+    run = localrun(
+        b.project,
+        tmp_path,
+        "invoke",
+        "--runner",
+        "docker",
+        "--image",
+        case.image,
+        "--event",
+        str(bad),
+        python=b.python,
+    )
+    assert run.proc.returncode == 0, run.output
+    [invocation] = run.invocations()
+    response = payload(invocation)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"]) == {"error": "expected a JSON object, got list"}
+    [docs] = run.traces().values()
+    handler = next(d for d in docs if d["name"] == SLUG)
+    assert handler.get("error") or handler.get("fault")
+    [cause] = handler["cause"]["exceptions"]
+    assert cause["type"].endswith("BadEventError")
+    assert cause["message"] == "expected a JSON object, got list"
