@@ -46,6 +46,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     from .run import run
 
     runner = backend.choose(args.runner)
+    if args.cpus and runner != "docker":
+        raise LocalRunError("--cpus limits the function's container: it needs the Docker runner")
     events = [Path(e).read_bytes() for e in args.event]
     for path, data in zip(args.event, events, strict=True):
         try:
@@ -72,6 +74,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         runner=runner,
         image=args.image,
         sampled=not args.unsampled,
+        expect_traces=not args.expect_no_traces,
+        function_options={"cpus": args.cpus} if args.cpus else None,
         count=args.count,
         fault=args.xray_fault,
         recover=args.recover,
@@ -246,6 +250,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="send trace headers with Sampled=0, as Lambda does for invocations it does not "
         "sample: nothing may be exported",
+    )
+    inv.add_argument(
+        "--cpus",
+        type=float,
+        help="limit the function's container to this many CPUs (Docker runner), e.g. 0.0723 "
+        "for the share Lambda gives 128 MB (1,769 MB = one vCPU)",
+    )
+    inv.add_argument(
+        "--expect-no-traces",
+        action="store_true",
+        help="the function is not instrumented (benchmarks' bare variant): wait for no traces",
     )
     inv.add_argument("--report", type=Path, help="write everything measured as JSON here")
     inv.add_argument(

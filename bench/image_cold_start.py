@@ -1,0 +1,296 @@
+"""Cold start and warm latency of the container image, bare vs instrumented, side by side.
+
+    .venv/bin/python bench/image_cold_start.py [--cold-repeat 10] [--warm 300] [--cpus A,B]
+
+Renders one service per exporter (the default answers: Python 3.13, x86_64; the layer built by
+the post-copy hook), builds each image with the service's own `make image`, plus a bare image:
+the same base, the same work (validate the event, STS GetCallerIdentity, reply) without
+OpenTelemetry, no layer, no exec wrapper. All three share one base image, the stand-in of
+`public.ecr.aws/lambda/python:3.13` the image tests build (tests/lambda_base.py), since the
+real one cannot be pulled here.
+
+Each variant runs through the service's own Docker runner (`localrun`, as `make local` does):
+a new container per cold start, in a private network namespace with the local X-Ray and STS.
+Repetitions alternate the variants (bare, awsxray, xray-otlp, bare, ...) so load on this noisy
+machine spreads over all of them. `--cpus` adds rows with the function's container limited to
+that many CPUs (`docker run --cpus`): Lambda gives 128 MB about 1/14 of a vCPU (0.072) and
+512 MB about 0.29 (CPU scales with memory; 1,769 MB = one vCPU).
+
+- cold start: `docker run` of the function's container to its first response (includes
+  Docker's container start, the same for every variant);
+- init: RIE's INIT REPORT (extensions and runtime init, as Lambda bills it);
+- warm: the invocations after the first, back to back, measured in the namespace.
+
+Writes bench/results/image_cold_start.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from results_file import write_results  # noqa: E402
+
+EXPORTERS = ("awsxray", "xray-otlp")
+PYTHON = "3.13"
+ARCHITECTURE = "x86_64"
+# Lambda's CPU share: one vCPU at 1,769 MB, proportional below.
+LAMBDA_MB_PER_VCPU = 1769
+
+BARE_APP = '''"""The template's handler minus OpenTelemetry: same checks, STS call and reply."""
+
+import json
+import os
+
+import boto3
+
+_sts = None
+
+
+def lambda_handler(event, context):
+    global _sts
+    if not isinstance(event, dict):
+        return {"statusCode": 400, "body": json.dumps({"error": "expected a JSON object"})}
+    name = event.get("name", "world")
+    if _sts is None:
+        _sts = boto3.client("sts", region_name=os.environ.get("AWS_REGION"))
+    account = _sts.get_caller_identity()["Account"]
+    body = {"message": f"Hello, {name}!", "account": account}
+    return {"statusCode": 200, "body": json.dumps(body)}
+'''
+
+BARE_DOCKERFILE = f"""FROM public.ecr.aws/lambda/python:{PYTHON}
+COPY bare_app.py ${{LAMBDA_TASK_ROOT}}/
+CMD ["bare_app.lambda_handler"]
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {
+        "median": round(statistics.median(values), 1),
+        "p90": round(percentile(values, 90), 1),
+        "min": round(min(values), 1),
+        "max": round(max(values), 1),
+        "runs": [round(v, 1) for v in values],
+    }
+
+
+def init_duration_ms(log_path: str) -> float | None:
+    match = re.search(r"INIT REPORT\(durationMs: ([0-9.]+)\)", Path(log_path).read_text())
+    return float(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------------- runs
+
+
+def invoke(
+    project: Path,
+    python: Path,
+    image: str,
+    report: Path,
+    count: int,
+    cpus: float | None,
+    bare: bool,
+) -> dict[str, Any]:
+    """One run of the service's own `python -m localrun invoke --runner docker` (make local)."""
+    from localrun_checks import LOCALRUN_TOOLS
+
+    cmd = [str(python), "-m", "localrun", "invoke", "--runner", "docker", "--image", image]
+    cmd += ["--event", "events/sample.json", "--count", str(count), "--report", str(report)]
+    cmd += ["--trace-wait", "10"]
+    if cpus:
+        cmd += ["--cpus", f"{cpus:g}"]
+    if bare:
+        cmd += ["--expect-no-traces"]
+    proc = subprocess.run(
+        cmd,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env={**os.environ, "LOCALRUN_TOOLS_DIR": str(LOCALRUN_TOOLS)},
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{image}: localrun failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    data = json.loads(report.read_text())
+    statuses = {json.loads(i["body"])["statusCode"] for i in data["invocations"]}
+    if statuses != {200}:
+        raise SystemExit(f"{image}: the function answered {statuses}")
+    return data
+
+
+def measure(
+    projects: dict[str, Path],
+    python: Path,
+    images: dict[str, str],
+    cold: int,
+    warm: int,
+    cpus: float | None,
+    tmp: Path,
+) -> dict[str, Any]:
+    """``cold`` new containers per variant, alternating, then one warm run per variant."""
+    runs: dict[str, dict[str, list[float]]] = {v: {"cold": [], "init": []} for v in images}
+    for repetition in range(cold):
+        for variant, image in images.items():
+            report = tmp / f"{variant}-{cpus}-{repetition}.json"
+            data = invoke(projects[variant], python, image, report, 1, cpus, variant == "bare")
+            runs[variant]["cold"].append(data["cold_start_ms"])
+            init = init_duration_ms(data["log"])
+            if init is not None:
+                runs[variant]["init"].append(init)
+            print(
+                f"[bench] cpus={cpus} {variant} #{repetition + 1}: cold "
+                f"{data['cold_start_ms']:.0f} ms, init {init} ms",
+                file=sys.stderr,
+                flush=True,
+            )
+    out: dict[str, Any] = {}
+    for variant, image in images.items():
+        report = tmp / f"{variant}-{cpus}-warm.json"
+        data = invoke(projects[variant], python, image, report, warm + 1, cpus, variant == "bare")
+        latencies = [i["latency_ms"] for i in data["invocations"][1:]]
+        out[variant] = {
+            "cold_start_ms": summary(runs[variant]["cold"]),
+            "init_duration_ms": summary(runs[variant]["init"]) if runs[variant]["init"] else None,
+            "warm_ms": {
+                "p50": round(percentile(latencies, 50), 3),
+                "p99": round(percentile(latencies, 99), 3),
+                "mean": round(statistics.fmean(latencies), 3),
+                "invocations": len(latencies),
+            },
+            "traces_read_back": f"{len(data['traces'])}/{len(data['invocations'])}",
+            "collector_peak_rss_mib": round((data["collector"]["peak_rss_kb"] or 0) / 1024, 1),
+        }
+    return out
+
+
+# -------------------------------------------------------------------------------- driver
+
+
+def build_images(tmp: Path) -> tuple[dict[str, Path], dict[str, str], dict[str, int], Path]:
+    from lambda_base import base_image
+    from localrun_checks import dev_python
+    from render import render
+    from template_repo import snapshot
+
+    repo = snapshot(tmp / "template")
+    projects: dict[str, Path] = {}
+    for exporter in EXPORTERS:
+        dest = tmp / exporter / "svc"
+        answers = {"trace_exporter": exporter, "python_version": PYTHON}
+        with contextlib.redirect_stdout(io.StringIO()):
+            render(repo, dest, answers, skip_tasks=False)  # the hook builds build/layer.zip
+        projects[exporter] = dest
+    python = dev_python(projects["awsxray"])
+    images = {"bare": "bench-bare:latest", **{e: f"bench-{e}:latest" for e in EXPORTERS}}
+    bare = tmp / "bare"
+    bare.mkdir()
+    (bare / "bare_app.py").write_text(BARE_APP)
+    (bare / "Dockerfile").write_text(BARE_DOCKERFILE)
+    with base_image(PYTHON, ARCHITECTURE):
+        subprocess.run(["docker", "build", "-q", "-t", images["bare"], str(bare)], check=True)
+        for exporter in EXPORTERS:
+            venv = python.parent.parent
+            (venv / ".installed").touch()
+            name = images[exporter].split(":")[0]
+            subprocess.run(
+                ["make", "--no-print-directory", "image", f"VENV={venv}", f"IMAGE={name}"],
+                cwd=projects[exporter],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+    sizes = {
+        v: int(
+            subprocess.run(
+                ["docker", "image", "inspect", "--format", "{{.Size}}", image],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for v, image in images.items()
+    }
+    # The bare variant runs through the awsxray project's localrun (its image has no layer).
+    return {"bare": projects["awsxray"], **projects}, images, sizes, python
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cold-repeat", type=int, default=10)
+    parser.add_argument("--warm", type=int, default=300)
+    parser.add_argument(
+        "--cpus",
+        default=f"{128 / LAMBDA_MB_PER_VCPU:.4f},{512 / LAMBDA_MB_PER_VCPU:.4f}",
+        help="comma-separated CPU limits for extra rows ('' for none)",
+    )
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    rows: dict[str, Any] = {}
+    limits: list[float | None] = [None] + [float(c) for c in args.cpus.split(",") if c]
+    with tempfile.TemporaryDirectory() as tmp:
+        projects, images, sizes, python = build_images(Path(tmp))
+        for cpus in limits:
+            # Fewer warm invocations under a CPU limit: each takes ten times as long.
+            warm = args.warm if cpus is None else max(30, args.warm // 10)
+            label = "unlimited" if cpus is None else f"{cpus:g} CPUs"
+            rows[label] = measure(projects, python, images, args.cold_repeat, warm, cpus, Path(tmp))
+        subprocess.run(["docker", "image", "rm", *images.values()], capture_output=True)
+
+    def overhead(row: dict[str, Any], variant: str) -> dict[str, float | None]:
+        bare, ours = row["bare"], row[variant]
+
+        def diff(key: str) -> float | None:
+            if ours[key] is None or bare[key] is None:
+                return None
+            return round(ours[key]["median"] - bare[key]["median"], 1)
+
+        return {
+            "cold_start_ms": diff("cold_start_ms"),
+            "init_duration_ms": diff("init_duration_ms"),
+            "warm_p50_ms": round(ours["warm_ms"]["p50"] - bare["warm_ms"]["p50"], 3),
+            "warm_p99_ms": round(ours["warm_ms"]["p99"] - bare["warm_ms"]["p99"], 3),
+        }
+
+    payload = {
+        "command": f"python bench/image_cold_start.py --cold-repeat {args.cold_repeat} "
+        f"--warm {args.warm} --cpus '{args.cpus}'",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} "
+        f"{platform.release()}",
+        "function": f"my-traced-service, Python {PYTHON}, {ARCHITECTURE}, 512 MB (docker --memory)",
+        "base_image": "stand-in of public.ecr.aws/lambda/python:3.13 (Debian trixie, "
+        "tests/lambda_base.py)",
+        "method": __doc__.split("\n\n", 2)[2].split("\n\nWrites")[0],
+        "image_size_mb": {v: round(s / 1e6, 1) for v, s in sizes.items()},
+        "rows": rows,
+        "instrumented_minus_bare": {
+            label: {e: overhead(row, e) for e in EXPORTERS} for label, row in rows.items()
+        },
+        "wall_time_s": round(time.perf_counter() - started, 1),
+    }
+    write_results("image_cold_start", payload)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
