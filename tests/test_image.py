@@ -42,12 +42,14 @@ from localrun_checks import (
 )
 from project_checks import missing_tool
 from render import render
+from toolenv import tool_venv, venv_bin
 
 pytestmark = pytest.mark.image
 
 SLUG = "my-traced-service"  # the default answers' project_slug
 PACKAGE = "my_traced_service"
 HUNDRED = 100
+SAM_CLI = "aws-sam-cli==1.170.0"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,14 @@ class Built:
     size_bytes: int
 
 
-def make(project: Path, python: Path, *targets: str, timeout: float = 3600, **variables: str):
+def make(
+    project: Path,
+    python: Path,
+    *targets: str,
+    timeout: float = 3600,
+    env: dict[str, str] | None = None,
+    **variables: str,
+) -> subprocess.CompletedProcess[str]:
     """The service's own Makefile, with the cached venv as its .venv (marked up to date, so make
     does not re-create it: it has exactly requirements-dev.txt installed)."""
     venv = python.parent.parent
@@ -108,7 +117,7 @@ def make(project: Path, python: Path, *targets: str, timeout: float = 3600, **va
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "LOCALRUN_TOOLS_DIR": str(LOCALRUN_TOOLS)},
+        env={**os.environ, "LOCALRUN_TOOLS_DIR": str(LOCALRUN_TOOLS), **(env or {})},
     )
 
 
@@ -353,3 +362,82 @@ def test_bad_event_is_a_400_with_the_error_on_the_segment(built, tmp_path: Path)
     [cause] = handler["cause"]["exceptions"]
     assert cause["type"].endswith("BadEventError")
     assert cause["message"] == "expected a JSON object, got list"
+
+
+# ------------------------------------------------------------------- SAM CLI's own local run
+
+
+def sam_cli_env(tmp_path: Path) -> dict[str, str]:
+    """SAM CLI without telemetry and without its weekly PyPI version check (it talks to nothing
+    but Docker)."""
+    app_dir = tmp_path / "sam-cli"
+    app_dir.mkdir()
+    (app_dir / "metadata.json").write_text(
+        json.dumps({"lastVersionCheck": time.time(), "telemetryEnabled": False})
+    )
+    return {"SAM_CLI_TELEMETRY": "0", "__SAM_CLI_APP_DIR": str(app_dir)}
+
+
+def test_sam_local_invoke_traces_into_the_local_xray(built, tmp_path: Path) -> None:
+    """`sam build` + `sam local invoke -e events/sample.json` (`make sam-local`): SAM starts the
+    image with its own RIE, which runs the image's /lambda-entrypoint.sh as the runtime; the
+    template declares the endpoints that `--env-vars` points at the local X-Ray and STS."""
+    case = BY_ID["default"]  # iac=sam
+    b = built(case)
+    sam = venv_bin(tool_venv("sam-cli", [SAM_CLI]), "sam")
+    report = tmp_path / "sam-report.json"
+    with base_image(case.python, case.architecture):
+        proc = make(
+            b.project,
+            b.python,
+            "sam-local",
+            env=sam_cli_env(tmp_path),
+            SAM=str(sam),
+            IMAGE=case.image.split(":")[0],
+            TAG="test",
+            LOCAL_ARGS=shlex.join(["--report", str(report)]),
+        )
+    output = f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    assert proc.returncode == 0, output
+    data = json.loads(report.read_text())
+    assert data["sam_exit_code"] == 0
+    response = json.loads(data["response"])
+    assert response["statusCode"] == 200, data["response"]
+    assert json.loads(response["body"])["account"] == "123456789012"  # moto's STS answered
+    [trace] = data["traces"]
+    for raw in trace["documents"]:
+        assert_xray_document(raw)
+    docs = {d["name"]: d for d in (json.loads(raw) for raw in trace["documents"])}
+    assert sorted(docs) == sorted([SLUG, f"{PACKAGE}.greet", "STS"])
+    handler, greet, sts = docs[SLUG], docs[f"{PACKAGE}.greet"], docs["STS"]
+    assert "parent_id" not in handler  # SAM sends no trace header: a new trace starts here
+    assert greet["parent_id"] == handler["id"] and sts["parent_id"] == greet["id"]
+    assert sts["namespace"] == "aws" and sts["aws"]["operation"] == "GetCallerIdentity"
+    for name in (SLUG, f"{PACKAGE}.greet", "STS"):
+        assert name in proc.stdout
+    left = subprocess.run(
+        ["docker", "network", "ls", "-q", "--filter", "label=localrun"],
+        capture_output=True,
+        text=True,
+    )
+    assert left.stdout.strip() == "", "the SAM run left its network behind"
+
+
+def test_entrypoint_hands_over_to_a_given_runtime_api(built) -> None:
+    """SAM's RIE starts /lambda-entrypoint.sh as the runtime, with AWS_LAMBDA_RUNTIME_API set:
+    the entrypoint must then exec the bootstrap, not start an RIE of its own (which would find
+    :8080 taken and leave SAM's RIE without a runtime), as AWS's base image does."""
+    case = BY_ID["default"]
+    built(case)
+    api = "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9"
+    proc = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "-e", api, case.image],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0  # nothing listens on :9: the runtime client gives up
+    assert "(rapid)" not in output, output  # no RIE was started
+    # The runtime interface client itself started, at once, and found nothing at the given API.
+    assert "LAMBDA_RUNTIME Failed to get next invocation" in output, output
