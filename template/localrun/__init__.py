@@ -2,21 +2,21 @@
 
 `python -m localrun invoke --event events/sample.json` (what `make local` runs):
 
-1. builds what is missing, once, into build/tools/: the Lambda Runtime Interface Emulator (RIE,
-   `go install` of its Go module at a pinned version) and a Python runtime directory with
-   `awslambdaric` (pinned) and boto3, like the base image's /var/runtime;
-2. stages a private filesystem under build/local/: build/layer.zip unpacked as /opt, the
-   function code as /var/task;
-3. starts a local X-Ray stand-in on 127.0.0.1: a moto server (X-Ray and STS APIs) and, for the
-   xray-otlp exporter, an OTLP/HTTP receiver that checks the SigV4 signature, decodes the spans
-   and stores them as X-Ray segments in moto;
-4. runs RIE in a mount namespace (bubblewrap), where /opt, /var/task and /var/runtime are the
-   staged directories: RIE starts /opt/extensions/collector as Lambda does, and the runtime
-   through AWS_LAMBDA_EXEC_WRAPPER=/opt/otel-instrument as the base image's bootstrap does;
-5. invokes the function with a known X-Ray trace header, stops RIE with SIGTERM (extensions get
-   SHUTDOWN and flush), then reads the traces back with GetTraceSummaries + BatchGetTraces and
-   prints them as trees.
+1. chooses a runner (backend.py): `docker` runs the service's image (`make image`) as AWS
+   documents local testing of images; `sandbox`, without Docker on Linux, runs the Runtime
+   Interface Emulator in a bubblewrap mount namespace with build/layer.zip as /opt;
+2. starts the agent (agent.py) where the function's 127.0.0.1 will be: local stand-ins for
+   AWS (standins.py: moto for X-Ray and STS, and for xray-otlp an OTLP/HTTP receiver that
+   checks SigV4), a relay for the runtime's Runtime API that adds the trace header RIE drops,
+   and the invoker. With Docker it runs in a container of the image that owns a network
+   namespace with nothing but a loopback; the function's container joins it;
+3. starts the function (container.py, sandbox.py): RIE starts /opt/extensions/collector as
+   Lambda does, and the runtime through the image's exec wrapper (/opt/otel-instrument);
+4. invokes it with a known X-Ray trace header, stops it with SIGTERM (`docker stop`: the
+   extension gets SHUTDOWN and flushes), then reads the traces back with GetTraceSummaries +
+   BatchGetTraces and prints them as trees (run.py, traces.py).
 
-`python -m localrun verify-traces` does step 5's lookup against any X-Ray endpoint: AWS after a
-deploy, or a stand-in.
+`python -m localrun verify-traces` does step 4's lookup against any X-Ray endpoint: AWS after a
+deploy, or a stand-in. In SAM services, `python -m localrun sam-invoke` (`make sam-local`) runs
+`sam local invoke` against the same stand-ins.
 """

@@ -33,7 +33,9 @@ from .backend import Stopped, docker_problem
 from .errors import LocalRunError
 from .runtime_layout import TRACE_HEADER_WRAPPER
 
-ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}
+ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64", "x86_64": "x86_64", "aarch64": "arm64"}
+# Under CPU emulation (an image of another architecture) code runs about ten times slower.
+EMULATION_SLOWDOWN = 10
 PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
 # Where the agent container and the function container find what localrun mounts.
 MOUNT = "/localrun"
@@ -152,6 +154,16 @@ class DockerFunction:
         wrapper = self.mounts / "trace-header-wrapper"
         wrapper.write_text(TRACE_HEADER_WRAPPER)
         wrapper.chmod(0o755)
+        self.timeout_s = project.TIMEOUT_S
+        host = docker("info", "--format", "{{.Architecture}}").stdout.strip()
+        self.emulated = ARCHITECTURES.get(host, host) != self.architecture
+        if self.emulated:
+            self.timeout_s = min(900, project.TIMEOUT_S * EMULATION_SLOWDOWN)
+            _log(
+                f"the image is {self.architecture} and Docker runs on {host}: it runs under CPU "
+                f"emulation, far slower than in Lambda, so this run gives the function "
+                f"{self.timeout_s} s instead of its {project.TIMEOUT_S} s timeout"
+            )
         self.run_id = uuid.uuid4().hex[:12]
         self.cidfile = build_dir / "local" / f"agent-{self.run_id}.cid"
         self.agent_id: str | None = None

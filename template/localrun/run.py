@@ -37,6 +37,8 @@ class Function(Protocol):
     log_path: Path
     # How the function's environment is wired to the network (the Docker runner's containers).
     isolation: dict[str, Any]
+    # The function's timeout for this run: the answer's, longer under CPU emulation.
+    timeout_s: int
 
     def agent_command(self) -> tuple[list[str], Path]: ...
     def start(self, env: dict[str, str]) -> None: ...
@@ -81,9 +83,16 @@ class AgentProcess:
                 f"({self.log_path}):\n{tail(self.log_path)}"
             ) from None
         if line is None:
+            hint = ""
+            if "exec format error" in tail(self.log_path):
+                hint = (
+                    "\nThe image is for another CPU architecture and this machine cannot "
+                    "emulate it: register QEMU (`docker run --privileged --rm tonistiigi/binfmt "
+                    "--install all`, or install qemu-user-static), or rebuild for this machine."
+                )
             raise LocalRunError(
                 f"the local stand-ins stopped (exit {self.proc.poll()}); their log "
-                f"({self.log_path}):\n{tail(self.log_path)}"
+                f"({self.log_path}):\n{tail(self.log_path)}{hint}"
             )
         reply = json.loads(line)
         if not reply.get("ok"):
@@ -120,14 +129,14 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join("    " + line for line in text.splitlines()[-lines:])
 
 
-def lambda_env(started: dict[str, Any]) -> dict[str, str]:
+def lambda_env(started: dict[str, Any], timeout_s: int) -> dict[str, str]:
     """The environment Lambda gives the function and its extensions, plus fake credentials and
     the stand-ins' endpoints (``started``: the agent's answer to "start")."""
     return {
         "AWS_LAMBDA_FUNCTION_NAME": project.FUNCTION_NAME,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(project.MEMORY_SIZE_MB),
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(project.TIMEOUT_S),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_s),
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{project.FUNCTION_NAME}",
         "AWS_REGION": project.AWS_REGION,
         "AWS_DEFAULT_REGION": project.AWS_REGION,
@@ -308,13 +317,13 @@ def run(
             region=project.AWS_REGION,
             runtime_api=function.runtime_api_address,
             invoke=function.invoke_address,
-            timeout_s=project.TIMEOUT_S,
+            timeout_s=function.timeout_s,
         )
         if fault != "ok":
             agent.call("set_fault", mode=fault)
         since = time.time()
         t0 = time.perf_counter()
-        function.start({**lambda_env(started), **(extra_env or {})})
+        function.start({**lambda_env(started, function.timeout_s), **(extra_env or {})})
         _wait_listening(agent, function)
         phases = [("healthy" if fault == "ok" else fault, count)]
         if recover:
@@ -329,7 +338,7 @@ def run(
                 payload = base64.b64encode(events[index % len(events)]).decode()
                 answer = agent.call(
                     "invoke",
-                    timeout=project.TIMEOUT_S + 60,
+                    timeout=function.timeout_s + 60,
                     payload_b64=payload,
                     index=index,
                     phase=phase,
@@ -338,6 +347,12 @@ def run(
                 inv = Invocation(**{k: v for k, v in answer.items() if k != "ok"})
                 if index == 0:
                     result.cold_start_ms = (time.perf_counter() - t0) * 1000
+                    if inv.body.startswith("Task timed out"):
+                        raise LocalRunError(
+                            f"the first invocation timed out ({inv.body.strip()}): init and "
+                            f"the handler took longer than the function's timeout. Log "
+                            f"({function.log_path}):\n{tail(function.log_path)}"
+                        )
                     if inv.status != 200:
                         raise LocalRunError(
                             f"the first invocation got HTTP {inv.status} from the emulator "

@@ -177,6 +177,7 @@ class SandboxFunction:
         self.proc: subprocess.Popen[bytes] | None = None
         # The sandbox shares this machine's network (its loopback).
         self.isolation: dict[str, object] = {}
+        self.timeout_s = project.TIMEOUT_S
         self._pids: dict[str, int] = {}
         self._ports = collector_ports()
         self._ports.__enter__()
