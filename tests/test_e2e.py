@@ -327,6 +327,26 @@ def test_bad_event_is_a_400_recorded_on_the_span(exporter: str, runs, tmp_path: 
         assert_sigv4(run)
 
 
+# ------------------------------------------------------------------ (e) unsampled: nothing
+
+
+def test_unsampled_invocations_export_nothing(exporter: str, runs) -> None:
+    """Lambda samples: an invocation whose trace header says Sampled=0 must not reach X-Ray
+    (no PutTraceSegments, no OTLP request), and X-Ray bills per trace recorded."""
+    run = runs(exporter, "--event", "events/sample.json", "--count", "5", "--unsampled")
+    assert run.proc.returncode == 0, run.output
+    invocations = run.invocations()
+    assert len(invocations) == 5
+    assert all(i["status"] == 200 and payload(i)["statusCode"] == 200 for i in invocations)
+    assert all(not i["sampled"] for i in invocations)
+    assert run.report["relayed_trace_headers"] == 5  # the runtime got each Sampled=0 header
+    assert run.report["expected_trace_ids"] == []
+    assert run.report["front_requests"] == []  # the collector sent nothing at all
+    assert run.report["otlp"]["requests"] == []
+    assert run.report["traces"] == []
+    assert "[collector] SHUTDOWN" in run.log  # and it did get to flush
+
+
 # ------------------------------------------------------------ verify-traces (shared lookup)
 
 
