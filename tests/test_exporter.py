@@ -42,6 +42,8 @@ CASE = Case("sam", "awsxray", "x86_64")
 REGION = "us-east-1"
 FUNCTION = "order-service"  # render.BASE_ANSWERS' project_slug
 ACCOUNT = "123456789012"
+# AWS_LAMBDA_FUNCTION_NAME in the collector's environment (differs from the slug on purpose).
+LIVE_FUNCTION = "order-service-live"
 # Attributes another field already uses, indexed on top of the project's configuration.
 EXTRA_INDEXED = ["rpc.method", "aws.request_id"]
 
@@ -245,6 +247,8 @@ def exported(built: Built, moto_xray: str, tmp_path_factory) -> dict[str, Any]:
         "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         "AWS_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
+        # What Lambda gives extensions; the project's config derives the log group from it.
+        "AWS_LAMBDA_FUNCTION_NAME": LIVE_FUNCTION,
     }
     log = (workdir / "collector.log").open("w")
     proc = subprocess.Popen(
@@ -376,7 +380,7 @@ def test_handler_segment(exported: dict[str, Any]) -> None:
     assert handler["user"] == "customer-42"
     assert handler["aws"]["account_id"] == ACCOUNT
     # The project's config: Lambda's log group, so the console shows logs beside the trace.
-    assert handler["aws"]["cloudwatch_logs"] == [{"log_group": f"/aws/lambda/{FUNCTION}"}]
+    assert handler["aws"]["cloudwatch_logs"] == [{"log_group": f"/aws/lambda/{LIVE_FUNCTION}"}]
     assert handler["aws"]["xray"]["sdk"] == "opentelemetry for python"
     request = handler["http"]["request"]
     assert request["url"] == "https://abc123.execute-api.us-east-1.amazonaws.com/orders?id=o-1"
