@@ -286,7 +286,8 @@ def exported(built: Built, moto_xray: str, tmp_path_factory) -> dict[str, Any]:
                     if time.monotonic() > deadline or proc.poll() is not None:
                         raise
                     time.sleep(0.2)  # the receiver is still starting
-        span_count = sum(len(spans_of(shape)) for shape in sent.values())
+        # One document per span, two for a call without a parent (the service's segment too).
+        span_count = sum(len(spans_of(shape)) + root_calls(shape) for shape in sent.values())
         xray = boto3.client(
             "xray",
             endpoint_url=moto_xray,
@@ -335,6 +336,15 @@ def read_back(xray: Any) -> list[str]:
 
 def spans_of(shape: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for rs in shape["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+
+
+CLIENT, PRODUCER = 3, 4  # OTLP span kinds
+
+
+def root_calls(shape: dict[str, Any]) -> int:
+    spans = spans_of(shape)
+    calls = [s for s in spans if s.get("kind") in (CLIENT, PRODUCER)]
+    return sum(1 for s in calls if not s.get("parentSpanId"))
 
 
 class Docs:
@@ -483,6 +493,11 @@ def test_producers_consumers_and_links(exported: dict[str, Any]) -> None:
     sent_link = span["links"][0]
     assert link["id"] == sent_link["spanId"]
     assert link["trace_id"] == f"1-{sent_link['traceId'][:8]}-{sent_link['traceId'][8:]}"
+    # A call outside any request (no parent) hangs from a segment of the service.
+    purge = docs.of("sqs_producer", "SQS.PurgeQueue")
+    assert purge["type"] == "subsegment" and purge["namespace"] == "aws"
+    service = docs.by_id[purge["parent_id"]]
+    assert service["name"] == FUNCTION and "type" not in service and "parent_id" not in service
     # The link points at the producer's span, exported in its own trace.
     assert link["id"] in docs.by_id
     assert docs.by_id[link["id"]]["trace_id"] == link["trace_id"]

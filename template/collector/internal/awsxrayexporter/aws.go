@@ -93,7 +93,8 @@ func accountOf(queueURL, arn string) string {
 }
 
 // logGroupsOf: the resource's aws.log.group.arns (or .names), else the
-// exporter's aws_log_groups. The console shows these groups' logs with the trace.
+// exporter's aws_log_groups, else on Lambda /aws/lambda/<faas.name>. The
+// console shows these groups' logs with the trace.
 func (c converter) logGroupsOf(res pcommon.Map) []logGroup {
 	var out []logGroup
 	if v, ok := res.Get("aws.log.group.arns"); ok {
@@ -111,6 +112,12 @@ func (c converter) logGroupsOf(res pcommon.Map) []logGroup {
 	if len(out) == 0 {
 		for _, name := range c.logGroups {
 			out = append(out, logGroup{LogGroup: name})
+		}
+	}
+	if len(out) == 0 && strAttr(res, "cloud.platform") == "aws_lambda" {
+		// Lambda's default group for the function (the resource detector's faas.name).
+		if fn := strAttr(res, "faas.name"); fn != "" {
+			out = append(out, logGroup{LogGroup: "/aws/lambda/" + fn})
 		}
 	}
 	return out

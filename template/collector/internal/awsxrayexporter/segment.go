@@ -89,33 +89,79 @@ func (c converter) documents(td ptrace.Traces) []document {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				seg := c.segment(span, res)
-				raw, err := c.fit(seg)
-				if err != nil {
-					c.logger.Error("span not exported: no valid X-Ray segment document",
-						zap.String("trace_id", span.TraceID().String()),
-						zap.String("span_id", span.SpanID().String()),
-						zap.String("span_name", span.Name()),
-						zap.Error(err))
-					continue
+				for _, seg := range c.segments(span, res) {
+					raw, err := c.fit(seg)
+					if err != nil {
+						c.logger.Error("span not exported: no valid X-Ray segment document",
+							zap.String("trace_id", span.TraceID().String()),
+							zap.String("span_id", span.SpanID().String()),
+							zap.String("span_name", span.Name()),
+							zap.Error(err))
+						continue
+					}
+					docs = append(docs, document{
+						json: string(raw), resource: i, scope: j, span: k,
+						traceID: seg.TraceID, spanID: seg.ID, name: span.Name(),
+					})
 				}
-				docs = append(docs, document{
-					json: string(raw), resource: i, scope: j, span: k,
-					traceID: seg.TraceID, spanID: seg.ID, name: span.Name(),
-				})
 			}
 		}
 	}
 	return docs
 }
 
-// segment converts one span.
-func (c converter) segment(span ptrace.Span, res pcommon.Map) *segment {
+// serviceSegmentN derives the ID of the service segment made for a root call.
+const serviceSegmentN = 1 << 62
+
+// segments converts one span: usually to one document; a CLIENT or PRODUCER
+// span without a parent (a call made outside any request, e.g. during Lambda's
+// init phase) to a segment for the service plus the call as its subsegment,
+// so X-Ray still draws the callee as a downstream node.
+func (c converter) segments(span ptrace.Span, res pcommon.Map) []*segment {
+	kind := span.Kind()
+	if span.ParentSpanID().IsEmpty() && (kind == ptrace.SpanKindClient || kind == ptrace.SpanKindProducer) {
+		serviceID := derivedID(span.SpanID(), serviceSegmentN)
+		call := c.segment(span, res, false, serviceID)
+		return []*segment{c.serviceSegment(span, res, call, serviceID), call}
+	}
+	isSegment := span.ParentSpanID().IsEmpty() || kind == ptrace.SpanKindServer ||
+		(isLocalRoot(span) && (kind == ptrace.SpanKindConsumer || kind == ptrace.SpanKindInternal))
+	return []*segment{c.segment(span, res, isSegment, "")}
+}
+
+// serviceSegment is the segment of the service that made the root call.
+func (c converter) serviceSegment(span ptrace.Span, res pcommon.Map, call *segment, id string) *segment {
+	name := strAttr(res, "service.name")
+	if name == "" {
+		name = span.Name()
+	}
+	seg := &segment{
+		Name: sanitizeName(name), ID: id, TraceID: call.TraceID,
+		StartTime: call.StartTime, EndTime: call.EndTime, InProgress: call.InProgress,
+		Error: call.Error, Throttle: call.Throttle, Fault: call.Fault,
+		Origin: origin(res), User: call.User,
+		AWS: c.makeAWS(newAttrs(span.Attributes()), res, true, false),
+	}
+	if v := strAttr(res, "service.version"); v != "" {
+		seg.Service = &serviceInfo{Version: v}
+	}
+	meta := map[string]any{}
+	res.Range(func(k string, v pcommon.Value) bool {
+		meta[resourceMetadataPrefix+k] = metadataValue(v)
+		return true
+	})
+	if len(meta) > 0 {
+		seg.Metadata = map[string]map[string]any{"default": meta}
+	}
+	return seg
+}
+
+// segment converts one span to a segment or (with parentOverride, under that
+// parent) an independent subsegment.
+func (c converter) segment(span ptrace.Span, res pcommon.Map, isSegment bool, parentOverride string) *segment {
 	a := newAttrs(span.Attributes())
 	kind := span.Kind()
 	hasParent := !span.ParentSpanID().IsEmpty()
-	isSegment := !hasParent || kind == ptrace.SpanKindServer ||
-		(isLocalRoot(span) && (kind == ptrace.SpanKindConsumer || kind == ptrace.SpanKindInternal))
 
 	seg := &segment{
 		ID:        spanIDHex(span.SpanID()),
@@ -130,6 +176,9 @@ func (c converter) segment(span ptrace.Span, res pcommon.Map) *segment {
 	}
 	if hasParent {
 		seg.ParentID = spanIDHex(span.ParentSpanID())
+	}
+	if parentOverride != "" {
+		seg.ParentID = parentOverride
 	}
 	if !isSegment {
 		seg.Type = "subsegment"

@@ -34,8 +34,8 @@ func TestEveryShapeConverts(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			td := loadShape(t, name)
 			c := convert(t, lambdaConfig(), td)
-			if len(c.docs) != td.SpanCount() {
-				t.Fatalf("%d documents for %d spans", len(c.docs), td.SpanCount())
+			if want := td.SpanCount() + rootCalls(td); len(c.docs) != want {
+				t.Fatalf("%d documents for %d spans (%d root calls)", len(c.docs), td.SpanCount(), rootCalls(td))
 			}
 			for id, d := range c.docs {
 				if !hex16.MatchString(str(d, "id")) || str(d, "id") != id || !traceID.MatchString(str(d, "trace_id")) {
@@ -55,6 +55,46 @@ func TestEveryShapeConverts(t *testing.T) {
 				t.Errorf("unexpected log lines: %v", c.logs.All())
 			}
 		})
+	}
+}
+
+// rootCalls counts CLIENT/PRODUCER spans without a parent (two documents each).
+func rootCalls(td ptrace.Traces) int {
+	n := 0
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		for j := 0; j < td.ResourceSpans().At(i).ScopeSpans().Len(); j++ {
+			spans := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				kind := spans.At(k).Kind()
+				if spans.At(k).ParentSpanID().IsEmpty() && (kind == ptrace.SpanKindClient || kind == ptrace.SpanKindProducer) {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+func TestRootCallGetsAServiceSegment(t *testing.T) {
+	c := convert(t, lambdaConfig(), loadShape(t, "sqs_producer"))
+	call := c.doc("SQS.PurgeQueue", 0)
+	want(t, "call type", call["type"], "subsegment")
+	want(t, "call name", call["name"], "SQS")
+	want(t, "call namespace", call["namespace"], "aws")
+	want(t, "call operation", str(call, "aws", "operation"), "PurgeQueue")
+	svc := c.docs[str(call, "parent_id")]
+	if svc == nil {
+		t.Fatalf("no document for the call's parent %v", call["parent_id"])
+	}
+	want(t, "service segment name", svc["name"], "order-service")
+	if _, ok := svc["type"]; ok || svc["parent_id"] != nil {
+		t.Errorf("service segment must be a root segment: %v", svc)
+	}
+	want(t, "same trace", svc["trace_id"], call["trace_id"])
+	want(t, "same start", svc["start_time"], call["start_time"])
+	want(t, "log group", str(svc, "aws", "cloudwatch_logs", 0, "log_group"), "/aws/lambda/order-service")
+	if svc["http"] != nil || path(svc, "aws", "operation") != nil {
+		t.Errorf("the call's fields belong on the subsegment: %v", svc)
 	}
 }
 
@@ -206,6 +246,16 @@ func TestAWSSDKCalls(t *testing.T) {
 	sqs := c.doc("SQS.SendMessage", 0)
 	hasSuffix(t, "queue_url", str(sqs, "aws", "queue_url"), "/123456789012/order-events")
 	want(t, "account_id of the queue's owner", str(sqs, "aws", "account_id"), "123456789012")
+
+	// The current semantic convention's key, with a real AWS queue URL.
+	td := loadShape(t, "api_gateway_orders")
+	span := convert(t, &Config{}, td).span("SQS.SendMessage", 0)
+	span.Attributes().Remove("aws.queue_url")
+	span.Attributes().Remove("messaging.url")
+	span.Attributes().PutStr("aws.sqs.queue.url", "https://sqs.eu-west-1.amazonaws.com/210987654321/orders")
+	semconv := convert(t, &Config{}, td).doc("SQS.SendMessage", 0)
+	want(t, "aws.sqs.queue.url", str(semconv, "aws", "queue_url"), "https://sqs.eu-west-1.amazonaws.com/210987654321/orders")
+	want(t, "its account", str(semconv, "aws", "account_id"), "210987654321")
 	want(t, "STS", c.doc("STS.GetCallerIdentity", 0)["name"], "STS")
 	want(t, "S3 operation", str(c.doc("S3.PutObject", 0), "aws", "operation"), "PutObject")
 }
@@ -431,7 +481,9 @@ func TestCloudWatchLogGroups(t *testing.T) {
 			[]any{map[string]any{"log_group": "/custom/a"}, map[string]any{"log_group": "/custom/b"}}},
 		{"resource ARNs win", []string{"/aws/lambda/order-service"}, map[string]any{"aws.log.group.names": "/x", "aws.log.group.arns": "arn:aws:logs:us-east-1:123456789012:log-group:/custom/c:*"},
 			[]any{map[string]any{"log_group": "/custom/c", "arn": "arn:aws:logs:us-east-1:123456789012:log-group:/custom/c:*"}}},
-		{"none", nil, nil, nil},
+		{"Lambda's default group without configuration", nil, nil,
+			[]any{map[string]any{"log_group": "/aws/lambda/order-service"}}},
+		{"none outside Lambda", nil, map[string]any{"cloud.platform": "aws_ec2"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -491,4 +543,22 @@ func TestLongFieldsAreCutToTheSchemasLimits(t *testing.T) {
 	want(t, "user_agent length", len(str(d, "http", "request", "user_agent")), 250)
 	want(t, "user length", len(str(d, "user")), 250)
 	want(t, "annotation length", len(str(d, "annotations", "app_long")), 1000)
+}
+
+func TestJavaStackTrace(t *testing.T) {
+	trace := "java.lang.IllegalStateException: could not load order\n" +
+		"\tat com.example.Orders.load(Orders.java:42)\n" +
+		"\tat java.base/java.lang.Thread.run(Thread.java:833)\n" +
+		"Caused by: java.io.IOException: connection reset\n" +
+		"\tat com.example.Db.read(Db.java:7)\n" +
+		"\t... 1 more\n"
+	got := parseStacktrace(trace, "java")
+	if len(got) != 2 {
+		t.Fatalf("exceptions = %+v", got)
+	}
+	want(t, "type", got[0].typ, "java.lang.IllegalStateException")
+	want(t, "first frame", got[0].frames[0], stackFrame{Path: "Orders.java", Line: 42, Label: "com.example.Orders.load"})
+	want(t, "module prefix dropped", got[0].frames[1].Label, "java.lang.Thread.run")
+	want(t, "cause", got[1].typ+": "+got[1].msg, "java.io.IOException: connection reset")
+	want(t, "cause frame", got[1].frames[0].Path, "Db.java")
 }
