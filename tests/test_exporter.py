@@ -61,6 +61,21 @@ def shape_names() -> list[str]:
     return sorted(p.stem for p in SHAPES.glob("*.json") if p.name != "manifest.json")
 
 
+def test_span_shapes_come_from_the_pinned_packages() -> None:
+    """The committed shapes were generated with the template's current pins; after a pin bump,
+    regenerate them (python scripts/gen_span_shapes.py)."""
+    pins = {k: v["default"] for k, v in yaml.safe_load((ROOT / "pins.yml").read_text()).items()}
+    manifest = json.loads((SHAPES / "manifest.json").read_text())
+    packages = manifest["packages"]
+    assert packages["opentelemetry-sdk"] == pins["pin_otel_python"]
+    for name, version in packages.items():
+        if name.startswith("opentelemetry-instrumentation-"):
+            assert version == pins["pin_otel_python_contrib"], name
+    assert packages["opentelemetry-propagator-aws-xray"] == pins["pin_otel_propagator_aws_xray"]
+    assert packages["opentelemetry-sdk-extension-aws"] == pins["pin_otel_sdk_extension_aws"]
+    assert sorted(manifest["scenarios"]) == shape_names()
+
+
 # ---------------------------------------------------------------------- the helper itself
 
 VALID = {
