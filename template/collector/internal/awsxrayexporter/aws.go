@@ -93,7 +93,8 @@ func accountOf(queueURL, arn string) string {
 }
 
 // logGroupsOf: the resource's aws.log.group.arns (or .names), else the
-// exporter's aws_log_groups, else on Lambda /aws/lambda/<faas.name>. The
+// exporter's aws_log_groups, else on Lambda /aws/lambda/<function> (from the
+// resource's faas.name, or the extension's AWS_LAMBDA_FUNCTION_NAME). The
 // console shows these groups' logs with the trace.
 func (c converter) logGroupsOf(res pcommon.Map) []logGroup {
 	var out []logGroup
@@ -119,6 +120,9 @@ func (c converter) logGroupsOf(res pcommon.Map) []logGroup {
 		if fn := strAttr(res, "faas.name"); fn != "" {
 			out = append(out, logGroup{LogGroup: "/aws/lambda/" + fn})
 		}
+	}
+	if len(out) == 0 && c.lambdaLogGroup != "" {
+		out = append(out, logGroup{LogGroup: c.lambdaLogGroup})
 	}
 	return out
 }

@@ -12,22 +12,24 @@ import (
 // Attribute keys, current semantic conventions first, then the older names the
 // Python instrumentations still emit by default.
 var (
-	keysHTTPMethod     = []string{"http.request.method", "http.method"}
-	keysHTTPURL        = []string{"url.full", "http.url"}
-	keysHTTPScheme     = []string{"url.scheme", "http.scheme"}
-	keysServerHost     = []string{"server.address", "http.host", "net.host.name", "http.server_name", "host.name"}
-	keysClientHost     = []string{"server.address", "net.peer.name", "http.host"}
-	keysServerPort     = []string{"server.port", "net.host.port"}
-	keysClientPort     = []string{"server.port", "net.peer.port"}
-	keysHTTPPath       = []string{"url.path"}
-	keysHTTPTarget     = []string{"http.target"}
-	keysHTTPQuery      = []string{"url.query"}
-	keysHTTPStatus     = []string{"http.response.status_code", "http.status_code"}
-	keysUserAgent      = []string{"user_agent.original", "http.user_agent"}
-	keysForwardedFor   = []string{"client.address", "http.client_ip"}
-	keysPeerAddress    = []string{"network.peer.address", "net.sock.peer.addr", "net.peer.ip"}
-	keysContentLength  = []string{"http.response.body.size", "http.response_content_length"}
-	httpRequestMarkers = []string{"http.request.method", "http.method"}
+	keysHTTPMethod   = []string{"http.request.method", "http.method"}
+	keysHTTPURL      = []string{"url.full", "http.url"}
+	keysHTTPScheme   = []string{"url.scheme", "http.scheme"}
+	keysServerHost   = []string{"server.address", "http.host", "net.host.name", "http.server_name", "host.name"}
+	keysClientHost   = []string{"server.address", "net.peer.name", "http.host"}
+	keysServerPort   = []string{"server.port", "net.host.port"}
+	keysClientPort   = []string{"server.port", "net.peer.port"}
+	keysHTTPPath     = []string{"url.path"}
+	keysHTTPTarget   = []string{"http.target"}
+	keysHTTPQuery    = []string{"url.query"}
+	keysHTTPStatus   = []string{"http.response.status_code", "http.status_code"}
+	keysUserAgent    = []string{"user_agent.original", "http.user_agent"}
+	keysForwardedFor = []string{"client.address", "http.client_ip"}
+	// Captured request headers (OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST).
+	keysForwardedHeader = []string{"http.request.header.x_forwarded_for", "http.request.header.x-forwarded-for"}
+	keysPeerAddress     = []string{"network.peer.address", "net.sock.peer.addr", "net.peer.ip"}
+	keysContentLength   = []string{"http.response.body.size", "http.response_content_length"}
+	httpRequestMarkers  = []string{"http.request.method", "http.method"}
 )
 
 // makeHTTP builds the http block from request and response attributes.
@@ -72,6 +74,11 @@ func clientAddr(a *attrs, req *httpRequest, kind ptrace.SpanKind, isSegment bool
 		// Not the socket's address: it came from a forwarding header, which a
 		// client can forge. X-Ray records that on segments.
 		req.XForwardedFor = isSegment && req.ClientIP != peer
+		return
+	}
+	if header := a.strings(keysForwardedHeader...); len(header) > 0 {
+		req.ClientIP = truncate(firstAddress(header[0]), maxFieldLength)
+		req.XForwardedFor = isSegment
 		return
 	}
 	if peer != "" {

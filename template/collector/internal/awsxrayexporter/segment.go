@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -40,7 +41,9 @@ type converter struct {
 	indexed   map[string]bool
 	indexAll  bool
 	logGroups []string
-	logger    *zap.Logger
+	// lambdaLogGroup is /aws/lambda/$AWS_LAMBDA_FUNCTION_NAME when running on Lambda.
+	lambdaLogGroup string
+	logger         *zap.Logger
 	// marshal serialises a document (tests replace it to simulate a failure).
 	marshal func(any) ([]byte, error)
 }
@@ -62,6 +65,11 @@ func newConverter(cfg *Config, logger *zap.Logger) converter {
 		if g = strings.TrimSpace(g); g != "" {
 			c.logGroups = append(c.logGroups, g)
 		}
+	}
+	// Lambda gives extensions the function's name (not its log group, which only the
+	// runtime sees): its default log group is the last fallback for segments.
+	if fn := os.Getenv("AWS_LAMBDA_FUNCTION_NAME"); fn != "" {
+		c.lambdaLogGroup = "/aws/lambda/" + fn
 	}
 	return c
 }

@@ -208,6 +208,7 @@ func TestForwardedClientAddress(t *testing.T) {
 		{"client.address equal to the peer", map[string]any{"client.address": "10.0.0.2", "network.peer.address": "10.0.0.2"}, "10.0.0.2", false},
 		{"network.peer.address only", map[string]any{"network.peer.address": "10.0.0.3"}, "10.0.0.3", false},
 		{"a forwarded list keeps the original client", map[string]any{"client.address": "203.0.113.7, 198.51.100.2"}, "203.0.113.7", true},
+		{"a captured X-Forwarded-For header", map[string]any{"http.request.header.x_forwarded_for": []any{"203.0.113.9, 10.0.0.1"}, "net.peer.ip": "10.0.0.1"}, "203.0.113.9", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -484,12 +485,18 @@ func TestCloudWatchLogGroups(t *testing.T) {
 		{"Lambda's default group without configuration", nil, nil,
 			[]any{map[string]any{"log_group": "/aws/lambda/order-service"}}},
 		{"none outside Lambda", nil, map[string]any{"cloud.platform": "aws_ec2"}, nil},
+		{"the extension's AWS_LAMBDA_FUNCTION_NAME", nil, map[string]any{"cloud.platform": "aws_ec2", "faas.name": nil}, []any{map[string]any{"log_group": "/aws/lambda/from-env"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			td := loadShape(t, "api_gateway_orders")
 			res := td.ResourceSpans().At(0).Resource().Attributes()
 			_ = res.FromRaw(merge(res.AsRaw(), tc.resource))
+			if strings.Contains(tc.name, "AWS_LAMBDA_FUNCTION_NAME") {
+				t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "from-env")
+			} else {
+				t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "")
+			}
 			c := convert(t, &Config{AWSLogGroups: tc.cfg}, td)
 			got := path(c.doc("order-service", 0), "aws", "cloudwatch_logs")
 			if tc.want == nil && got != nil {
