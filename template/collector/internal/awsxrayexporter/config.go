@@ -35,8 +35,13 @@ type Config struct {
 	// (indexed, searchable); all other attributes go to metadata.
 	IndexedAttributes []string `mapstructure:"indexed_attributes"`
 	// IndexAllAttributes sends every string, bool or numeric span attribute
-	// as an annotation.
+	// that no other field took as an annotation.
 	IndexAllAttributes bool `mapstructure:"index_all_attributes"`
+	// AWSLogGroups are the CloudWatch Logs groups recorded on segments
+	// (aws.cloudwatch_logs), so the console shows their logs beside the trace.
+	// The resource's aws.log.group.arns / aws.log.group.names take precedence;
+	// empty entries are ignored.
+	AWSLogGroups []string `mapstructure:"aws_log_groups"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

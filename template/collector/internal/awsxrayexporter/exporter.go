@@ -39,7 +39,7 @@ func newXrayExporter(cfg *Config, set exporter.Settings) *xrayExporter {
 	return &xrayExporter{
 		cfg:    cfg,
 		logger: set.Logger,
-		conv:   newConverter(cfg),
+		conv:   newConverter(cfg, set.Logger),
 	}
 }
 
@@ -67,17 +67,31 @@ func (e *xrayExporter) start(ctx context.Context, _ component.Host) error {
 	return nil
 }
 
+// pushTraces sends one document per span, 50 per PutTraceSegments call. A
+// call that fails with a retryable error is retried by the exporter helper
+// with exactly its own spans (consumererror.NewTraces); a call X-Ray rejects
+// for good is logged and dropped without making the other calls' failures
+// permanent.
 func (e *xrayExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	docs := e.conv.documents(td)
-	if len(docs) == 0 {
-		return nil
-	}
-	var errs []error
+	var retryable, permanent []error
+	var retry []document
 	for start := 0; start < len(docs); start += maxDocumentsPerCall {
-		end := min(start+maxDocumentsPerCall, len(docs))
-		out, err := e.client.PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: docs[start:end]})
+		batch := docs[start:min(start+maxDocumentsPerCall, len(docs))]
+		raw := make([]string, len(batch))
+		for i, d := range batch {
+			raw[i] = d.json
+		}
+		out, err := e.client.PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: raw})
 		if err != nil {
-			errs = append(errs, classify(err))
+			if err = classify(err); consumererror.IsPermanent(err) {
+				permanent = append(permanent, err)
+				e.logger.Error("X-Ray rejected a PutTraceSegments call; its segments are dropped",
+					zap.Int("documents", len(batch)), zap.Error(err))
+			} else {
+				retryable = append(retryable, err)
+				retry = append(retry, batch...)
+			}
 			continue
 		}
 		for _, u := range out.UnprocessedTraceSegments {
@@ -87,11 +101,44 @@ func (e *xrayExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 				zap.String("message", aws.ToString(u.Message)))
 		}
 	}
-	return errors.Join(errs...)
+	if len(retryable) > 0 {
+		return consumererror.NewTraces(errors.Join(retryable...), spansOf(td, retry))
+	}
+	return errors.Join(permanent...)
 }
 
-// classify marks client errors (other than throttling) as permanent, so the
-// exporter does not retry a request X-Ray will always reject.
+// spansOf copies the spans behind docs (with their resource and scope) into
+// a new ptrace.Traces.
+func spansOf(td ptrace.Traces, docs []document) ptrace.Traces {
+	out := ptrace.NewTraces()
+	type key struct{ resource, scope int }
+	scopes := map[key]ptrace.SpanSlice{}
+	resources := map[int]ptrace.ResourceSpans{}
+	for _, d := range docs {
+		rs := td.ResourceSpans().At(d.resource)
+		ss := rs.ScopeSpans().At(d.scope)
+		outRS, ok := resources[d.resource]
+		if !ok {
+			outRS = out.ResourceSpans().AppendEmpty()
+			rs.Resource().CopyTo(outRS.Resource())
+			outRS.SetSchemaUrl(rs.SchemaUrl())
+			resources[d.resource] = outRS
+		}
+		spans, ok := scopes[key{d.resource, d.scope}]
+		if !ok {
+			outSS := outRS.ScopeSpans().AppendEmpty()
+			ss.Scope().CopyTo(outSS.Scope())
+			outSS.SetSchemaUrl(ss.SchemaUrl())
+			spans = outSS.Spans()
+			scopes[key{d.resource, d.scope}] = spans
+		}
+		ss.Spans().At(d.span).CopyTo(spans.AppendEmpty())
+	}
+	return out
+}
+
+// classify marks client errors (other than throttling and timeouts) as
+// permanent, so the exporter does not retry a request X-Ray will always reject.
 func classify(err error) error {
 	var respErr *awshttp.ResponseError
 	if errors.As(err, &respErr) {

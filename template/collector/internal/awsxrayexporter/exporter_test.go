@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 
@@ -37,6 +38,11 @@ type recordingXRay struct {
 	auth     string
 	status   int
 	response string
+	// perCall, when set, answers the n-th call with perCall[n] (status, body).
+	perCall []struct {
+		status int
+		body   string
+	}
 }
 
 func (x *recordingXRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +54,9 @@ func (x *recordingXRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.docs = append(x.docs, in.TraceSegmentDocuments...)
 	x.auth = r.Header.Get("Authorization")
 	status, response := x.status, x.response
+	if n := x.calls - 1; n < len(x.perCall) {
+		status, response = x.perCall[n].status, x.perCall[n].body
+	}
 	x.mu.Unlock()
 	if r.URL.Path != "/TraceSegments" {
 		http.NotFound(w, r)
@@ -78,14 +87,21 @@ func startExporter(t *testing.T, endpoint string, opts ...func(*xray.Options)) *
 	return e
 }
 
+var testTraceID = pcommon.TraceID{0x6b, 0x06, 0xf5, 0xed, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+
 func manySpans(n int) ptrace.Traces {
 	td := ptrace.NewTraces()
-	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("test")
+	spans := ss.Spans()
 	for i := 0; i < n; i++ {
 		s := spans.AppendEmpty()
 		s.SetTraceID(testTraceID)
 		s.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)})
 		s.SetName("op")
+		start := time.Unix(1795618285, 0)
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Millisecond)))
 	}
 	return td
 }
@@ -100,6 +116,9 @@ func TestPushSendsSignedBatches(t *testing.T) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	for _, d := range x.docs {
+		recordDocument(t, d)
+	}
 	if x.calls != 3 || len(x.docs) != 120 {
 		t.Fatalf("calls = %d, documents = %d; want 3 calls, 120 documents", x.calls, len(x.docs))
 	}
@@ -130,15 +149,64 @@ func TestServerErrorIsRetryable(t *testing.T) {
 	}
 }
 
+func TestPermanentFailureOfOneCallLeavesTheOthersRetryable(t *testing.T) {
+	x := &recordingXRay{perCall: []struct {
+		status int
+		body   string
+	}{
+		{http.StatusBadRequest, `{"__type":"InvalidRequestException","message":"bad"}`},
+		{http.StatusServiceUnavailable, `{"__type":"ServiceUnavailable"}`},
+		{http.StatusOK, `{"UnprocessedTraceSegments":[]}`},
+	}}
+	srv := httptest.NewServer(x)
+	defer srv.Close()
+	e := startExporter(t, srv.URL, func(o *xray.Options) { o.RetryMaxAttempts = 1 })
+	td := manySpans(120) // calls of 50, 50 and 20 documents
+	err := e.pushTraces(context.Background(), td)
+	if err == nil || consumererror.IsPermanent(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+	var retry consumererror.Traces
+	if !errors.As(err, &retry) {
+		t.Fatalf("err = %v, want consumererror.Traces carrying the spans to retry", err)
+	}
+	if n := retry.Data().SpanCount(); n != 50 {
+		t.Fatalf("retry carries %d spans, want the 50 of the failed retryable call", n)
+	}
+	// Exactly the second call's spans (ids 50..99).
+	spans := retry.Data().ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := 0; i < spans.Len(); i++ {
+		id := spans.At(i).SpanID()
+		if n := int(id[6])<<8 | int(id[7]); n < 50 || n >= 100 {
+			t.Fatalf("span %d is not from the retryable call", n)
+		}
+	}
+	if retry.Data().ResourceSpans().At(0).ScopeSpans().At(0).Scope().Name() != "test" {
+		t.Errorf("scope not copied")
+	}
+
+	only := &recordingXRay{status: http.StatusBadRequest, response: `{"__type":"InvalidRequestException","message":"bad"}`}
+	srv2 := httptest.NewServer(only)
+	defer srv2.Close()
+	e2 := startExporter(t, srv2.URL)
+	if err := e2.pushTraces(context.Background(), manySpans(60)); err == nil || !consumererror.IsPermanent(err) {
+		t.Fatalf("all calls rejected: err = %v, want permanent", err)
+	}
+}
+
 func TestConfigFromYAML(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	conf := confmap.NewFromStringMap(map[string]any{
 		"region":             "us-east-1",
 		"endpoint":           "",
 		"indexed_attributes": []any{"app.greeting.name"},
+		"aws_log_groups":     []any{"/aws/lambda/order-service"},
 	})
 	if err := conf.Unmarshal(cfg); err != nil {
 		t.Fatal(err)
+	}
+	if len(cfg.AWSLogGroups) != 1 || cfg.AWSLogGroups[0] != "/aws/lambda/order-service" {
+		t.Errorf("aws_log_groups = %v", cfg.AWSLogGroups)
 	}
 	if err := confmap.Validate(cfg); err != nil {
 		t.Fatalf("empty endpoint (AWS default) rejected: %v", err)

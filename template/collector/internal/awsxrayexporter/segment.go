@@ -1,316 +1,384 @@
 package awsxrayexporter
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"strconv"
+	"hash/fnv"
+	"net"
+	"net/url"
+	"os"
 	"strings"
-	"unicode"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-)
-
-// X-Ray segment document, as described in the X-Ray developer guide
-// ("AWS X-Ray segment documents"). Only the fields this exporter fills.
-type segment struct {
-	Name        string                    `json:"name"`
-	ID          string                    `json:"id"`
-	TraceID     string                    `json:"trace_id"`
-	StartTime   float64                   `json:"start_time"`
-	EndTime     float64                   `json:"end_time"`
-	ParentID    string                    `json:"parent_id,omitempty"`
-	Type        string                    `json:"type,omitempty"`
-	Namespace   string                    `json:"namespace,omitempty"`
-	Origin      string                    `json:"origin,omitempty"`
-	Error       bool                      `json:"error,omitempty"`
-	Throttle    bool                      `json:"throttle,omitempty"`
-	Fault       bool                      `json:"fault,omitempty"`
-	Cause       *cause                    `json:"cause,omitempty"`
-	HTTP        *httpInfo                 `json:"http,omitempty"`
-	AWS         map[string]any            `json:"aws,omitempty"`
-	SQL         map[string]string         `json:"sql,omitempty"`
-	Service     map[string]string         `json:"service,omitempty"`
-	Annotations map[string]any            `json:"annotations,omitempty"`
-	Metadata    map[string]map[string]any `json:"metadata,omitempty"`
-}
-
-type cause struct {
-	Exceptions []exception `json:"exceptions"`
-}
-
-type exception struct {
-	ID      string `json:"id"`
-	Type    string `json:"type,omitempty"`
-	Message string `json:"message,omitempty"`
-	Remote  bool   `json:"remote,omitempty"`
-}
-
-type httpInfo struct {
-	Request  map[string]any `json:"request,omitempty"`
-	Response map[string]any `json:"response,omitempty"`
-}
-
-// Attribute keys read from spans and resources: current semantic conventions
-// first, then the older names still emitted by some instrumentations.
-var (
-	keysHTTPMethod    = []string{"http.request.method", "http.method"}
-	keysHTTPURL       = []string{"url.full", "http.url"}
-	keysHTTPScheme    = []string{"url.scheme", "http.scheme"}
-	keysHTTPHost      = []string{"server.address", "http.host", "net.host.name", "net.peer.name"}
-	keysHTTPTarget    = []string{"url.path", "http.target"}
-	keysHTTPStatus    = []string{"http.response.status_code", "http.status_code"}
-	keysUserAgent     = []string{"user_agent.original", "http.user_agent"}
-	keysClientIP      = []string{"client.address", "http.client_ip"}
-	keysContentLength = []string{"http.response.body.size", "http.response_content_length"}
-	keysDBStatement   = []string{"db.query.text", "db.statement"}
-	keysDBName        = []string{"db.namespace", "db.name"}
-	keysAWSRequestID  = []string{"aws.request_id", "aws.requestId"}
-	keysQueueURL      = []string{"aws.sqs.queue_url", "messaging.url"}
-	keysPeer          = []string{"peer.service", "server.address", "net.peer.name"}
+	"go.uber.org/zap"
 )
 
 const (
-	annotationsAttr = "aws.xray.annotations"
-	maxNameLength   = 200
-	defaultName     = "span"
+	annotationsAttr    = "aws.xray.annotations"
+	defaultName        = "span"
+	maxNameLength      = 200
+	maxAnnotationKey   = 500
+	maxAnnotationValue = 1000
+	// maxFieldLength is the schema's maxLength of http.request fields and user.
+	maxFieldLength = 250
+	// maxLinks is X-Ray's limit of traces one segment can link to.
+	maxLinks = 20
+	// resourceMetadataPrefix names resource attributes in a segment's metadata.
+	resourceMetadataPrefix = "otel.resource."
+)
+
+// Span flags of OTLP (SpanFlags in trace.proto): whether the parent's
+// is_remote is known, and its value.
+const (
+	flagHasIsRemote = 0x100
+	flagIsRemote    = 0x200
 )
 
 // converter turns OTLP traces into X-Ray segment documents.
 type converter struct {
-	indexed  map[string]bool
-	indexAll bool
+	indexed   map[string]bool
+	indexAll  bool
+	logGroups []string
+	// lambdaLogGroup is /aws/lambda/$AWS_LAMBDA_FUNCTION_NAME when running on Lambda.
+	lambdaLogGroup string
+	logger         *zap.Logger
+	// marshal serialises a document (tests replace it to simulate a failure).
+	marshal func(any) ([]byte, error)
 }
 
-func newConverter(cfg *Config) converter {
-	c := converter{indexed: map[string]bool{}, indexAll: cfg.IndexAllAttributes}
+func newConverter(cfg *Config, logger *zap.Logger) converter {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	c := converter{
+		indexed:  map[string]bool{},
+		indexAll: cfg.IndexAllAttributes,
+		logger:   logger,
+		marshal:  json.Marshal,
+	}
 	for _, k := range cfg.IndexedAttributes {
 		c.indexed[k] = true
+	}
+	for _, g := range cfg.AWSLogGroups {
+		if g = strings.TrimSpace(g); g != "" {
+			c.logGroups = append(c.logGroups, g)
+		}
+	}
+	// Lambda gives extensions the function's name (not its log group, which only the
+	// runtime sees): its default log group is the last fallback for segments.
+	if fn := os.Getenv("AWS_LAMBDA_FUNCTION_NAME"); fn != "" {
+		c.lambdaLogGroup = "/aws/lambda/" + fn
 	}
 	return c
 }
 
-// documents returns one JSON segment document per span.
-func (c converter) documents(td ptrace.Traces) []string {
-	var docs []string
+// document is one segment document and the span it came from (indexes into
+// the ptrace.Traces it was converted from), so a failed export can be retried
+// with exactly the spans whose documents failed.
+type document struct {
+	json            string
+	resource, scope int
+	span            int
+	traceID, spanID string
+	name            string
+}
+
+// documents returns one JSON segment document per span. A span whose document
+// cannot be serialised is logged (and left out); none disappears silently.
+func (c converter) documents(td ptrace.Traces) []document {
+	var docs []document
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		res := rs.Resource().Attributes()
-		sss := rs.ScopeSpans()
+		res := rss.At(i).Resource().Attributes()
+		sss := rss.At(i).ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				seg := c.segment(spans.At(k), res)
-				b, err := json.Marshal(seg)
-				if err != nil {
-					continue
+				span := spans.At(k)
+				for _, seg := range c.segments(span, res) {
+					raw, err := c.fit(seg)
+					if err != nil {
+						c.logger.Error("span not exported: no valid X-Ray segment document",
+							zap.String("trace_id", span.TraceID().String()),
+							zap.String("span_id", span.SpanID().String()),
+							zap.String("span_name", span.Name()),
+							zap.Error(err))
+						continue
+					}
+					docs = append(docs, document{
+						json: string(raw), resource: i, scope: j, span: k,
+						traceID: seg.TraceID, spanID: seg.ID, name: span.Name(),
+					})
 				}
-				docs = append(docs, string(b))
 			}
 		}
 	}
 	return docs
 }
 
-// segment converts one span. SERVER and CONSUMER spans and spans without a
-// parent become segments; the others become subsegments of their parent.
-func (c converter) segment(span ptrace.Span, res pcommon.Map) segment {
-	attrs := span.Attributes()
-	used := map[string]bool{}
-	get := func(keys []string) (pcommon.Value, bool) {
-		for _, k := range keys {
-			if v, ok := attrs.Get(k); ok {
-				used[k] = true
-				return v, true
-			}
-		}
-		return pcommon.Value{}, false
-	}
-	getStr := func(keys []string) string {
-		if v, ok := get(keys); ok {
-			return v.AsString()
-		}
-		return ""
-	}
+// serviceSegmentN derives the ID of the service segment made for a root call.
+const serviceSegmentN = 1 << 62
 
+// segments converts one span: usually to one document; a CLIENT or PRODUCER
+// span without a parent (a call made outside any request, e.g. during Lambda's
+// init phase) to a segment for the service plus the call as its subsegment,
+// so X-Ray still draws the callee as a downstream node.
+func (c converter) segments(span ptrace.Span, res pcommon.Map) []*segment {
 	kind := span.Kind()
-	isSegment := kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer || span.ParentSpanID().IsEmpty()
+	if span.ParentSpanID().IsEmpty() && (kind == ptrace.SpanKindClient || kind == ptrace.SpanKindProducer) {
+		serviceID := derivedID(span.SpanID(), serviceSegmentN)
+		call := c.segment(span, res, false, serviceID)
+		return []*segment{c.serviceSegment(span, res, call, serviceID), call}
+	}
+	isSegment := span.ParentSpanID().IsEmpty() || kind == ptrace.SpanKindServer ||
+		(isLocalRoot(span) && (kind == ptrace.SpanKindConsumer || kind == ptrace.SpanKindInternal))
+	return []*segment{c.segment(span, res, isSegment, "")}
+}
 
-	seg := segment{
+// serviceSegment is the segment of the service that made the root call.
+func (c converter) serviceSegment(span ptrace.Span, res pcommon.Map, call *segment, id string) *segment {
+	name := strAttr(res, "service.name")
+	if name == "" {
+		name = span.Name()
+	}
+	seg := &segment{
+		Name: sanitizeName(name), ID: id, TraceID: call.TraceID,
+		StartTime: call.StartTime, EndTime: call.EndTime, InProgress: call.InProgress,
+		Error: call.Error, Throttle: call.Throttle, Fault: call.Fault,
+		Origin: origin(res), User: call.User,
+		AWS: c.makeAWS(newAttrs(span.Attributes()), res, true, false),
+	}
+	if v := strAttr(res, "service.version"); v != "" {
+		seg.Service = &serviceInfo{Version: v}
+	}
+	meta := map[string]any{}
+	res.Range(func(k string, v pcommon.Value) bool {
+		meta[resourceMetadataPrefix+k] = metadataValue(v)
+		return true
+	})
+	if len(meta) > 0 {
+		seg.Metadata = map[string]map[string]any{"default": meta}
+	}
+	return seg
+}
+
+// segment converts one span to a segment or (with parentOverride, under that
+// parent) an independent subsegment.
+func (c converter) segment(span ptrace.Span, res pcommon.Map, isSegment bool, parentOverride string) *segment {
+	a := newAttrs(span.Attributes())
+	kind := span.Kind()
+	hasParent := !span.ParentSpanID().IsEmpty()
+
+	seg := &segment{
 		ID:        spanIDHex(span.SpanID()),
 		TraceID:   xrayTraceID(span.TraceID()),
 		StartTime: epochSeconds(span.StartTimestamp()),
-		EndTime:   epochSeconds(span.EndTimestamp()),
 	}
-	if !span.ParentSpanID().IsEmpty() {
+	if span.EndTimestamp() == 0 || span.EndTimestamp() < span.StartTimestamp() {
+		seg.InProgress = true
+	} else {
+		end := epochSeconds(span.EndTimestamp())
+		seg.EndTime = &end
+	}
+	if hasParent {
 		seg.ParentID = spanIDHex(span.ParentSpanID())
+	}
+	if parentOverride != "" {
+		seg.ParentID = parentOverride
 	}
 	if !isSegment {
 		seg.Type = "subsegment"
 	}
 
-	// Name and namespace.
-	isAWS := false
-	if v, ok := attrs.Get("rpc.system"); ok && v.AsString() == "aws-api" {
-		isAWS = true
-		used["rpc.system"] = true
+	isAWS := a.peek("rpc.system") == "aws-api"
+	if isAWS {
+		a.str("rpc.system")
 	}
-	_, isDB := attrs.Get("db.system")
-	name := span.Name()
+	db := sqlEngine(a)
+	seg.Name = sanitizeName(c.name(span, res, a, isSegment, isAWS, db))
 	switch {
-	case isAWS:
-		if svc := getStr([]string{"rpc.service"}); svc != "" {
-			name = svc
-		}
-		seg.Namespace = "aws"
 	case isSegment:
-		if v, ok := res.Get("service.name"); ok && v.AsString() != "" {
-			name = v.AsString()
-		}
+	case isAWS:
+		seg.Namespace = "aws"
 	case kind == ptrace.SpanKindClient || kind == ptrace.SpanKindProducer:
-		if p := getStr(keysPeer); p != "" {
-			name = p
-		}
-		if db := getStr(keysDBName); isDB && db != "" && peer(attrs) != "" {
-			name = db + "@" + peer(attrs)
-		}
 		seg.Namespace = "remote"
 	}
-	seg.Name = sanitizeName(name)
 
-	// HTTP.
+	seg.HTTP = makeHTTP(a, kind, isSegment)
 	status := int64(0)
-	if v, ok := get(keysHTTPStatus); ok {
-		status = intValue(v)
+	if seg.HTTP != nil && seg.HTTP.Response != nil {
+		status = seg.HTTP.Response.Status
 	}
-	req := map[string]any{}
-	if m := getStr(keysHTTPMethod); m != "" {
-		req["method"] = m
-	}
-	if u := getStr(keysHTTPURL); u != "" {
-		req["url"] = u
-	} else if host := hostForURL(attrs); host != "" && req["method"] != nil {
-		scheme := getStr(keysHTTPScheme)
-		if scheme == "" {
-			scheme = "http"
-		}
-		req["url"] = scheme + "://" + host + getStr(keysHTTPTarget)
-	}
-	if ua := getStr(keysUserAgent); ua != "" {
-		req["user_agent"] = ua
-	}
-	if ip := getStr(keysClientIP); ip != "" {
-		req["client_ip"] = ip
-	}
-	if len(req) > 0 && kind == ptrace.SpanKindClient {
-		req["traced"] = false
-	}
-	resp := map[string]any{}
-	if status > 0 {
-		resp["status"] = status
-	}
-	if v, ok := get(keysContentLength); ok {
-		resp["content_length"] = intValue(v)
-	}
-	if len(req) > 0 || len(resp) > 0 {
-		seg.HTTP = &httpInfo{}
-		if len(req) > 0 {
-			seg.HTTP.Request = req
-		}
-		if len(resp) > 0 {
-			seg.HTTP.Response = resp
-		}
-	}
-
-	// Errors: X-Ray "error" is a client error (4xx), "throttle" a 429 and
-	// "fault" a server error (5xx or a failed span without an HTTP status).
-	switch {
-	case status == 429:
-		seg.Error, seg.Throttle = true, true
-	case status >= 400 && status < 500:
-		seg.Error = true
-	case status >= 500:
-		seg.Fault = true
-	case span.Status().Code() == ptrace.StatusCodeError:
-		seg.Fault = true
-	}
-	if seg.Error || seg.Fault {
-		seg.Cause = exceptions(span, kind == ptrace.SpanKindClient)
-	}
-
-	// AWS, SQL, origin, service.
-	seg.AWS = map[string]any{}
-	if xr := sdkInfo(res); len(xr) > 0 {
-		seg.AWS["xray"] = xr
-	}
-	if isAWS {
-		if op := getStr([]string{"rpc.method"}); op != "" {
-			seg.AWS["operation"] = op
-		}
-		if id := getStr(keysAWSRequestID); id != "" {
-			seg.AWS["request_id"] = id
-		}
-		if q := getStr(keysQueueURL); q != "" {
-			seg.AWS["queue_url"] = q
-		}
-		if v, ok := get([]string{"aws.dynamodb.table_names"}); ok && v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() > 0 {
-			seg.AWS["table_name"] = v.Slice().At(0).AsString()
-		}
-		if r, ok := res.Get("cloud.region"); ok {
-			seg.AWS["region"] = r.AsString()
-		}
-	}
-	if len(seg.AWS) == 0 {
-		seg.AWS = nil
-	}
-	if isDB {
-		sql := map[string]string{"database_type": getStr([]string{"db.system"})}
-		if q := getStr(keysDBStatement); q != "" {
-			sql["sanitized_query"] = q
-		}
-		if u := getStr([]string{"db.user"}); u != "" {
-			sql["user"] = u
-		}
-		if h := peer(attrs); h != "" {
-			sql["url"] = h
-		}
-		seg.SQL = sql
+	seg.Error, seg.Throttle, seg.Fault = errorFlags(status, span.Status().Code())
+	seg.Cause = makeCause(span, res, seg.Error || seg.Fault)
+	seg.AWS = c.makeAWS(a, res, isSegment, isAWS)
+	if db != "" {
+		seg.SQL = makeSQL(a, db)
 	}
 	if isSegment {
 		seg.Origin = origin(res)
-		if v, ok := res.Get("service.version"); ok && v.AsString() != "" {
-			seg.Service = map[string]string{"version": v.AsString()}
+		if v := strAttr(res, "service.version"); v != "" {
+			seg.Service = &serviceInfo{Version: v}
 		}
 	}
+	if u := a.str("enduser.id"); u != "" {
+		seg.User = truncate(u, maxFieldLength)
+	}
+	seg.Links = makeLinks(span.Links())
+	c.annotateAndDescribe(seg, span, a, res, isSegment)
+	return seg
+}
 
-	// Annotations and metadata from the remaining attributes.
-	indexed := map[string]bool{}
-	if v, ok := attrs.Get(annotationsAttr); ok && v.Type() == pcommon.ValueTypeSlice {
-		used[annotationsAttr] = true
-		for i := 0; i < v.Slice().Len(); i++ {
-			indexed[v.Slice().At(i).AsString()] = true
+// isLocalRoot tells whether the span's parent is in another process (OTLP's
+// span flags); without the flags, a FaaS invocation's span is taken as one.
+func isLocalRoot(span ptrace.Span) bool {
+	if span.ParentSpanID().IsEmpty() {
+		return true
+	}
+	if f := span.Flags(); f&flagHasIsRemote != 0 {
+		return f&flagIsRemote != 0
+	}
+	_, ok := span.Attributes().Get("faas.invocation_id")
+	return ok
+}
+
+// name picks the X-Ray name: segments are named after the service, AWS SDK
+// calls after the AWS service, SQL calls database@host, other outgoing calls
+// after the peer; everything else keeps the span name.
+func (c converter) name(span ptrace.Span, res pcommon.Map, a *attrs, isSegment, isAWS bool, db string) string {
+	kind := span.Kind()
+	switch {
+	case isSegment:
+		if s := strAttr(res, "service.name"); s != "" {
+			return s
+		}
+	case isAWS:
+		if s := a.str("rpc.service"); s != "" {
+			return strings.TrimPrefix(s, "AWS.SDK.")
+		}
+		if before, _, ok := strings.Cut(span.Name(), "."); ok {
+			return before
+		}
+	case db != "":
+		dbName := a.str("db.namespace", "db.name")
+		host := hostOnly(a.peek("server.address", "net.peer.name"))
+		switch {
+		case dbName != "" && host != "":
+			return dbName + "@" + host
+		case dbName != "":
+			return dbName
+		case host != "":
+			return host
+		}
+		return db
+	case kind == ptrace.SpanKindClient || kind == ptrace.SpanKindProducer:
+		if s := a.str("peer.service"); s != "" {
+			return s
+		}
+		if s := hostOnly(a.peek("server.address", "net.peer.name", "http.host")); s != "" {
+			return s
+		}
+		if u, err := url.Parse(a.peek("url.full", "http.url")); err == nil && u.Hostname() != "" {
+			return u.Hostname()
+		}
+		if s := a.peek("messaging.destination.name", "messaging.destination"); s != "" {
+			return s
 		}
 	}
-	attrs.Range(func(k string, v pcommon.Value) bool {
-		if used[k] {
-			return true
+	return span.Name()
+}
+
+// hostOnly drops a ":port" suffix.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+func strAttr(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+// errorFlags: X-Ray's "error" is a client error (4xx, with "throttle" for
+// 429), "fault" a server error (5xx, or a failed span without such a status).
+func errorFlags(status int64, code ptrace.StatusCode) (isError, throttle, fault bool) {
+	switch {
+	case status == 429:
+		return true, true, false
+	case status >= 400 && status < 500:
+		return true, false, false
+	case status >= 500 && status < 600:
+		return false, false, true
+	case code == ptrace.StatusCodeError:
+		return false, false, true
+	}
+	return false, false, false
+}
+
+// annotateAndDescribe fills annotations (attributes named in indexed_attributes
+// or the span's aws.xray.annotations, even those another field already used;
+// with index_all_attributes every attribute not used elsewhere) and metadata
+// (the remaining attributes; on segments also the resource's).
+func (c converter) annotateAndDescribe(seg *segment, span ptrace.Span, a *attrs, res pcommon.Map, isSegment bool) {
+	wanted := map[string]bool{}
+	if v, ok := span.Attributes().Get(annotationsAttr); ok {
+		a.used[annotationsAttr] = true
+		for _, k := range stringSlice(v) {
+			wanted[k] = true
 		}
-		if (c.indexAll || c.indexed[k] || indexed[k]) && annotationValue(v) != nil {
-			if seg.Annotations == nil {
-				seg.Annotations = map[string]any{}
+	}
+	meta := map[string]any{}
+	span.Attributes().Range(func(k string, v pcommon.Value) bool {
+		explicit := c.indexed[k] || wanted[k]
+		if explicit || (c.indexAll && !a.used[k]) {
+			if av := annotationValue(v); av != nil {
+				if seg.Annotations == nil {
+					seg.Annotations = map[string]any{}
+				}
+				seg.Annotations[annotationKey(k)] = av
+				return true
 			}
-			seg.Annotations[annotationKey(k)] = annotationValue(v)
-			return true
 		}
-		if seg.Metadata == nil {
-			seg.Metadata = map[string]map[string]any{"default": {}}
+		if !a.used[k] {
+			meta[k] = metadataValue(v)
 		}
-		seg.Metadata["default"][k] = v.AsRaw()
 		return true
 	})
-	return seg
+	if isSegment {
+		res.Range(func(k string, v pcommon.Value) bool {
+			meta[resourceMetadataPrefix+k] = metadataValue(v)
+			return true
+		})
+	}
+	if len(meta) > 0 {
+		seg.Metadata = map[string]map[string]any{"default": meta}
+	}
+}
+
+func makeLinks(links ptrace.SpanLinkSlice) []link {
+	var out []link
+	for i := 0; i < links.Len() && len(out) < maxLinks; i++ {
+		l := links.At(i)
+		if l.TraceID().IsEmpty() || l.SpanID().IsEmpty() {
+			continue
+		}
+		x := link{TraceID: xrayTraceID(l.TraceID()), ID: spanIDHex(l.SpanID())}
+		if l.Attributes().Len() > 0 {
+			x.Attributes = map[string]any{}
+			l.Attributes().Range(func(k string, v pcommon.Value) bool {
+				x.Attributes[k] = metadataValue(v)
+				return true
+			})
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // xrayTraceID formats an OTLP trace ID as an X-Ray trace ID:
@@ -322,152 +390,43 @@ func xrayTraceID(id pcommon.TraceID) string {
 }
 
 func epochSeconds(ts pcommon.Timestamp) float64 {
-	ns := int64(ts)
-	// Keep microsecond precision, which X-Ray displays.
-	return float64(ns/1000) / 1e6
+	// Microsecond precision, which X-Ray displays.
+	return float64(int64(ts)/1000) / 1e6
 }
 
-func intValue(v pcommon.Value) int64 {
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int()
-	case pcommon.ValueTypeDouble:
-		return int64(v.Double())
-	default:
-		n, _ := strconv.ParseInt(v.AsString(), 10, 64)
-		return n
-	}
+func spanIDHex(id pcommon.SpanID) string {
+	return hex.EncodeToString(id[:])
 }
 
-func peer(attrs pcommon.Map) string {
-	for _, k := range []string{"server.address", "net.peer.name"} {
-		if v, ok := attrs.Get(k); ok && v.AsString() != "" {
-			return v.AsString()
-		}
-	}
-	return ""
-}
-
-func hostForURL(attrs pcommon.Map) string {
-	for _, k := range keysHTTPHost {
-		if v, ok := attrs.Get(k); ok && v.AsString() != "" {
-			host := v.AsString()
-			if p, ok := attrs.Get("server.port"); ok {
-				host += ":" + p.AsString()
-			}
-			return host
-		}
-	}
-	return ""
-}
-
-// sanitizeName keeps the characters X-Ray accepts in segment names (Unicode
-// letters and digits, whitespace and _ . : / % & # = + \ - @) and truncates.
-func sanitizeName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsSpace(r) || strings.ContainsRune(`_.:/%&#=+\-@`, r) {
-			b.WriteRune(r)
-		}
-	}
-	s := strings.TrimSpace(b.String())
-	if s == "" {
-		return defaultName
-	}
-	if r := []rune(s); len(r) > maxNameLength {
-		s = string(r[:maxNameLength])
-	}
-	return s
-}
-
-// annotationKey keeps the characters X-Ray accepts in annotation keys
-// (letters, digits, underscore).
-func annotationKey(k string) string {
-	return strings.Map(func(r rune) rune {
-		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
-			return r
-		}
-		return '_'
-	}, k)
-}
-
-// annotationValue returns the value if X-Ray can index it (string, number,
-// bool), else nil.
-func annotationValue(v pcommon.Value) any {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return v.Str()
-	case pcommon.ValueTypeBool:
-		return v.Bool()
-	case pcommon.ValueTypeInt:
-		return v.Int()
-	case pcommon.ValueTypeDouble:
-		return v.Double()
-	default:
-		return nil
-	}
-}
-
-// exceptions builds the X-Ray cause from the span's "exception" events, or
-// from its status message when it has none.
-func exceptions(span ptrace.Span, remote bool) *cause {
-	var out []exception
-	events := span.Events()
-	for i := 0; i < events.Len(); i++ {
-		ev := events.At(i)
-		if ev.Name() != "exception" {
-			continue
-		}
-		ex := exception{ID: randomID(), Remote: remote}
-		if v, ok := ev.Attributes().Get("exception.type"); ok {
-			ex.Type = v.AsString()
-		}
-		if v, ok := ev.Attributes().Get("exception.message"); ok {
-			ex.Message = v.AsString()
-		}
-		out = append(out, ex)
-	}
-	if len(out) == 0 {
-		if msg := span.Status().Message(); msg != "" {
-			out = append(out, exception{ID: randomID(), Message: msg, Remote: remote})
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return &cause{Exceptions: out}
-}
-
-func randomID() string {
+// derivedID is a stable 16-hex-digit ID for the n-th exception of a span, so
+// the same span always converts to the same document.
+func derivedID(span pcommon.SpanID, n int) string {
+	h := fnv.New64a()
+	_, _ = h.Write(span[:])
 	var b [8]byte
-	_, _ = rand.Read(b[:])
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	_, _ = h.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], h.Sum64())
 	return hex.EncodeToString(b[:])
 }
 
-// sdkInfo describes the instrumentation SDK from the resource.
-func sdkInfo(res pcommon.Map) map[string]string {
-	out := map[string]string{}
-	if v, ok := res.Get("telemetry.sdk.language"); ok {
-		out["sdk"] = "opentelemetry for " + v.AsString()
-	}
-	if v, ok := res.Get("telemetry.sdk.version"); ok {
-		out["sdk_version"] = v.AsString()
-	}
-	return out
-}
-
-// origin maps the resource's cloud.platform to the X-Ray origin.
+// origin maps the resource's cloud.platform to the X-Ray origin. Lambda has
+// none: Lambda's own function segment is the AWS::Lambda::Function node (see
+// docs/decisions.md).
 func origin(res pcommon.Map) string {
-	v, ok := res.Get("cloud.platform")
-	if !ok {
+	if p := strAttr(res, "cloud.provider"); p != "" && p != "aws" {
 		return ""
 	}
-	switch v.AsString() {
-	case "aws_lambda":
-		return "AWS::Lambda::Function"
+	switch strAttr(res, "cloud.platform") {
 	case "aws_ec2":
 		return "AWS::EC2::Instance"
 	case "aws_ecs":
+		switch strAttr(res, "aws.ecs.launchtype") {
+		case "ec2":
+			return "AWS::ECS::EC2"
+		case "fargate":
+			return "AWS::ECS::Fargate"
+		}
 		return "AWS::ECS::Container"
 	case "aws_eks":
 		return "AWS::EKS::Container"
@@ -477,8 +436,4 @@ func origin(res pcommon.Map) string {
 		return "AWS::AppRunner::Service"
 	}
 	return ""
-}
-
-func spanIDHex(id pcommon.SpanID) string {
-	return hex.EncodeToString(id[:])
 }
