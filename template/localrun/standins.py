@@ -369,9 +369,9 @@ def segment_document(span: dict[str, Any]) -> dict[str, Any]:
             if v
         }
     elif is_segment:
+        # No origin on a Lambda handler's segment: Lambda's own function segment carries
+        # AWS::Lambda::Function under the same name (the exporter's decision, docs/decisions.md).
         doc["name"] = resource.get("service.name") or doc["name"]
-        if resource.get("cloud.platform") == "aws_lambda":
-            doc["origin"] = "AWS::Lambda::Function"
     elif kind in ("CLIENT", "PRODUCER"):
         doc["name"] = _first(attrs, "peer.service", "server.address") or doc["name"]
         doc["namespace"] = "remote"
