@@ -298,7 +298,9 @@ MIGRATIONS: dict[str, Callable[..., str]] = {
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in MIGRATIONS:
-        print(f"usage: migrations.py {{{','.join(MIGRATIONS)}}} [PROJECT [ARG...]]", file=sys.stderr)
+        print(
+            f"usage: migrations.py {{{','.join(MIGRATIONS)}}} [PROJECT [ARG...]]", file=sys.stderr
+        )
         return 2
     # Copier runs migrations inside the project; an explicit path is for manual use and tests.
     project = Path(argv[1] if len(argv) > 1 else ".").resolve()
