@@ -166,8 +166,9 @@ class ServiceStack(Stack):
         if trigger == "rest-api":
             self._rest_api(name, config, function)
         elif trigger == "function-url":
-            # Callers sign requests with SigV4 (service "lambda") and need
-            # lambda:InvokeFunctionUrl on this function; no resource policy is created.
+            # Callers sign requests with SigV4 (service "lambda") and need lambda:InvokeFunctionUrl
+            # and (URLs created since October 2025) lambda:InvokeFunction on this function; no
+            # resource policy is created.
             url = function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
             CfnOutput(self, "FunctionUrl", value=url.url, description="The function URL")
         elif queue is not None:
