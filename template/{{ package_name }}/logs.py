@@ -59,7 +59,13 @@ def lambda_formats_json() -> bool:
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per record, with the field names of Lambda's JSON log format."""
+    """One JSON object per record, with the field names of Lambda's JSON log format. ``end``
+    ends the line: the Lambda runtime's handler writes a formatted record as it is (its own
+    formatters end their lines), while a StreamHandler adds its own terminator."""
+
+    def __init__(self, end: str = "") -> None:
+        super().__init__()
+        self.end = end
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -75,7 +81,8 @@ class JsonLines(logging.Formatter):
             line["errorMessage"] = str(record.exc_info[1])
             line["stackTrace"] = traceback.format_tb(record.exc_info[2])
         line.update((k, v) for k, v in record.__dict__.items() if k not in _STANDARD)
-        return json.dumps({k: v for k, v in line.items() if v is not None}, default=str)
+        text = json.dumps({k: v for k, v in line.items() if v is not None}, default=str)
+        return text + self.end
 
 
 def _with_trace_id(factory: Any) -> Any:
@@ -99,8 +106,8 @@ def configure(root: logging.Logger | None = None) -> None:
     if not lambda_formats_json():
         if not root.handlers:  # outside the Lambda runtime, which installs its own handler
             root.addHandler(logging.StreamHandler(sys.stdout))
-        formatter = JsonLines()
         for handler in root.handlers:
-            handler.setFormatter(formatter)
+            streams = isinstance(handler, logging.StreamHandler)
+            handler.setFormatter(JsonLines(end="" if streams else "\n"))
     if not os.environ.get(LOG_LEVEL_ENV):  # else the runtime set the root logger's level
         root.setLevel(logging.INFO)
