@@ -12,6 +12,11 @@ temporary copies Copier renders to compute the update). Two kinds:
 - version-gated edits of files a service owns, run once when an update crosses the version:
   ``otlp-http-exporter`` (0.2.0) renames the collector exporter type ``otlphttp`` (a deprecated
   alias since collector v0.165.0) to ``otlp_http`` in collector/config.yaml.
+- ``trigger-answer`` (unversioned, before every update): a service rendered before the
+  ``trigger`` question existed has no answer for it, and ``--defaults`` would give it the new
+  default (a REST API). Copier reloads the answers file after the *before* migrations, so
+  recording ``trigger: none`` there keeps the service as it was; ``-d trigger=...`` on the
+  command line still wins over a recorded answer. A no-op once the answer exists.
 
 Only the standard library: this runs under the interpreter that runs Copier.
 """
@@ -241,24 +246,65 @@ def migrate_otlp_http(project: Path) -> str:
     return "\n".join([summary, *(f"  {c}" for c in result.changes), *notes])
 
 
+# --------------------------------------------------------------------------- trigger-answer
+ANSWERS_FILE = ".copier-answers.yml"
+TRIGGER_BEFORE_THE_QUESTION = "none"
+_TRIGGER_KEY = re.compile(r"^trigger[ ]*:", re.MULTILINE)
+
+
+def record_trigger_answer(text: str) -> str | None:
+    """The answers file with `trigger: none` appended, or None when it already has an answer."""
+    if _TRIGGER_KEY.search(text):
+        return None
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return f"{text}trigger: {TRIGGER_BEFORE_THE_QUESTION}\n"
+
+
+def migrate_trigger_answer(project: Path, answers_file: str = ANSWERS_FILE, given: str = "") -> str:
+    """Before an update: give a service that predates the `trigger` question the answer that
+    describes it (no event source). ``given`` is a `-d trigger=...` passed to this update."""
+    path = project / answers_file
+    if not path.is_file():
+        return f"{answers_file}: not found, nothing to record"
+    new = record_trigger_answer(path.read_bytes().decode("utf-8"))
+    if new is None:
+        return f"{answers_file}: `trigger` is already answered"
+    path.write_bytes(new.encode("utf-8"))
+    if given:
+        return (
+            f"{answers_file}: this service predates the `trigger` question; recorded "
+            f"`trigger: {TRIGGER_BEFORE_THE_QUESTION}` as what it had, and this update "
+            f"switches it to `{given}` (-d trigger={given})"
+        )
+    return (
+        f"{answers_file}: this service predates the `trigger` question; recorded "
+        f"`trigger: {TRIGGER_BEFORE_THE_QUESTION}` so it keeps no event source. To add one: "
+        "copier update --trust --defaults -d trigger=rest-api (or function-url, sqs)"
+    )
+
+
 # --------------------------------------------------------------------------- command line
 def _rebuild(project: Path) -> str:
     return rebuild_layer(project).message
 
 
-MIGRATIONS: dict[str, Callable[[Path], str]] = {
+MIGRATIONS: dict[str, Callable[..., str]] = {
     "rebuild-layer": _rebuild,
     "otlp-http-exporter": migrate_otlp_http,
+    "trigger-answer": migrate_trigger_answer,
 }
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in MIGRATIONS:
-        print(f"usage: migrations.py {{{','.join(MIGRATIONS)}}} [PROJECT]", file=sys.stderr)
+        print(
+            f"usage: migrations.py {{{','.join(MIGRATIONS)}}} [PROJECT [ARG...]]", file=sys.stderr
+        )
         return 2
     # Copier runs migrations inside the project; an explicit path is for manual use and tests.
     project = Path(argv[1] if len(argv) > 1 else ".").resolve()
-    print(f"[migration {argv[0]}] {MIGRATIONS[argv[0]](project)}", flush=True)
+    print(f"[migration {argv[0]}] {MIGRATIONS[argv[0]](project, *argv[2:])}", flush=True)
     return 0
 
 

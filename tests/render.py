@@ -8,7 +8,7 @@ from typing import Any
 
 import copier
 
-# Answers that make one case; ids read like "sam-awsxray-x86_64".
+# Answers that make one case; ids read like "sam-awsxray-x86_64-rest-api".
 BASE_ANSWERS: dict[str, Any] = {
     "project_name": "Order Service",
     "project_slug": "order-service",
@@ -21,19 +21,25 @@ class Case:
     trace_exporter: str
     architecture: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # None: the template's default trigger (what `copier copy --defaults` renders).
+    trigger: str | None = None
 
     @property
     def id(self) -> str:
         parts = [self.iac, self.trace_exporter, self.architecture]
+        if self.trigger is not None:
+            parts.append(self.trigger)
         parts += [f"{k}={v}" for k, v in sorted(self.extra.items())]
         return "-".join(str(p) for p in parts)
 
     def answers(self) -> dict[str, Any]:
+        trigger = {} if self.trigger is None else {"trigger": self.trigger}
         return {
             **BASE_ANSWERS,
             "iac": self.iac,
             "trace_exporter": self.trace_exporter,
             "architecture": self.architecture,
+            **trigger,
             **self.extra,
         }
 

@@ -4,13 +4,20 @@
   W3037, is off whenever the Serverless transform is present): exact IAM actions per exporter,
   each a real action, no wildcard actions, logs scoped to the function's own log group, tracing,
   architecture, image packaging, memory/timeout; samconfig.toml (stack, region, capabilities).
+  Then the template translated by the AWS SAM translator (what CloudFormation's Serverless
+  transform runs; pinned, in a cached venv): cfn-lint on the output and the same checks as CDK's,
+  trigger resources included (the API's methods, permissions and stage, the function URL, the
+  queues and event source mapping), which only exist after translation.
 - CDK: one offline synth per case (`CDK_OUTDIR=... python infra/app.py`, no CDK CLI, no Docker);
   cdk-nag's AwsSolutions pack must pass (exit 0, empty validation report) with every
   acknowledgment carrying a reason; a control synth with acknowledgments disabled proves the pack
   runs and that each acknowledgment matches a real finding; cfn-lint and the same IAM/function
   assertions on the synthesized template.
 - Terraform: `terraform fmt -check -recursive`, python-hcl2 assertions, checkov with zero failures
-  (skips only as `#checkov:skip=CKV_...:reason` in the .tf files, each with a reason).
+  (skips only as `#checkov:skip=CKV_...:reason` in the .tf files, each with a reason, exactly the
+  set expected for the case's trigger).
+- Every trigger: least privilege (the function role gets SQS actions only for sqs, on its queue),
+  tracing, Lambda's JSON log format, and the trigger's own resources and nothing else.
 - deploy.mk: parses with make, recipes start with a TAB, deploy depends on image.
 
 Heavy tools live in cached venvs (tests/toolenv.py). With CI=true a missing tool fails the test;
@@ -68,12 +75,22 @@ CDK_CFN_LINT_IGNORES = {
     "W3005": "CDK's DependsOn on the function role duplicates the GetAtt ordering",
 }
 # cdk-nag findings the stack acknowledges (Validations.of(...).acknowledge, reason in stack.py).
-CDK_NAG_ACKNOWLEDGED = {
+CDK_NAG_BASE = {
     # X-Ray Put* actions take no resource-level permissions: "*" is the only valid Resource.
     "AwsSolutions-IAM5[Resource::*]",
 }
+CDK_NAG_BY_TRIGGER = {
+    "rest-api": {
+        "AwsSolutions-APIG2",  # request validation: the handler validates and answers 400
+        "AwsSolutions-APIG3",  # WAF: IAM-authorized and throttled; add a web ACL when exposed
+        "AwsSolutions-COG4",  # Cognito authorizer: the API uses IAM authorization
+        # The account-level API Gateway CloudWatch role: AWS's managed policy for it.
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonAPIGatewayPushToCloudWatchLogs]",
+    },
+}
 # checkov findings the .tf files skip inline (#checkov:skip=ID:reason); any other is a failure.
-CHECKOV_INLINE_SKIPS = {
+CHECKOV_BASE = {
     "CKV_AWS_158",  # log group KMS CMK
     "CKV_AWS_338",  # log retention >= 1 year
     "CKV_AWS_115",  # reserved concurrency
@@ -82,6 +99,51 @@ CHECKOV_INLINE_SKIPS = {
     "CKV_AWS_173",  # env var KMS CMK
     "CKV_AWS_272",  # code signing (zip packages only)
 }
+CHECKOV_BY_TRIGGER = {
+    "rest-api": {
+        "CKV_AWS_120",  # stage cache
+        "CKV_AWS_225",  # method settings cache
+        "CKV2_AWS_4",  # per-method detailed metrics (logging level itself is ERROR)
+        "CKV2_AWS_29",  # WAF
+        "CKV2_AWS_51",  # client certificate (the integration is Lambda)
+        "CKV2_AWS_53",  # request validator
+    },
+}
+APIGW_LOGS_POLICY = "iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+SQS_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+API_THROTTLE = {"rate": 100, "burst": 50}
+SQS_MAX_RECEIVE_COUNT = 5
+# CloudFormation resource types each trigger adds (beyond log groups, roles and the function);
+# ones in parentheses may appear, depending on the tool.
+TRIGGER_TYPES: dict[str, tuple[set[str], set[str]]] = {
+    "rest-api": (
+        {
+            "AWS::ApiGateway::RestApi",
+            "AWS::ApiGateway::Stage",
+            "AWS::ApiGateway::Deployment",
+            "AWS::ApiGateway::Account",
+            "AWS::Lambda::Permission",
+        },
+        {"AWS::ApiGateway::Resource", "AWS::ApiGateway::Method"},
+    ),
+    "function-url": ({"AWS::Lambda::Url"}, set()),
+    "sqs": ({"AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::Lambda::EventSourceMapping"}, set()),
+    "none": (set(), set()),
+}
+BASE_TYPES = {"AWS::Logs::LogGroup", "AWS::IAM::Role", "AWS::Lambda::Function"}
+
+
+def trigger_of(answers: dict[str, Any]) -> str:
+    return answers["trigger"]
+
+
+def cdk_nag_acknowledged(trigger: str) -> set[str]:
+    return CDK_NAG_BASE | CDK_NAG_BY_TRIGGER.get(trigger, set())
+
+
+def checkov_skips(trigger: str) -> set[str]:
+    return CHECKOV_BASE | CHECKOV_BY_TRIGGER.get(trigger, set())
+
 
 CHECKOV_REQUIREMENTS = ["checkov==3.3.30"]
 
@@ -138,14 +200,51 @@ def _getatt(value: Any) -> list[str] | None:
     return None
 
 
-def check_cfn_infrastructure(template: dict, answers: dict[str, Any], function_type: str) -> None:
-    """Function, log group and IAM role of a CloudFormation template (SAM or CDK-synthesized)."""
-    slug = answers["project_slug"]
+def _refers_to(value: Any, logical_id: str) -> bool:
+    """Whether ``value`` is, or contains, a Ref or GetAtt of ``logical_id``."""
+    if isinstance(value, list):
+        return any(_refers_to(v, logical_id) for v in value)
+    if not isinstance(value, dict):
+        return False
+    target = _getatt(value)
+    if value.get("Ref") == logical_id or (target is not None and target[0] == logical_id):
+        return True
+    return any(_refers_to(v, logical_id) for v in value.values())
 
-    # Log group: created explicitly, named for the function, with a retention.
-    log_id, log_group = _one(template, "AWS::Logs::LogGroup")
-    assert log_group["Properties"]["LogGroupName"] == f"/aws/lambda/{slug}"
-    assert log_group["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS
+
+def _with_partition(value: Any) -> str:
+    """An ARN written as Fn::Sub (SAM) or Fn::Join (CDK) of the partition, in the aws partition."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Sub" in value:
+        return value["Fn::Sub"].replace("${AWS::Partition}", "aws")
+    separator, parts = value["Fn::Join"]
+    return separator.join("aws" if p == {"Ref": "AWS::Partition"} else p for p in parts)
+
+
+def _function_role_statements(role: dict) -> list[dict]:
+    return [
+        s
+        for policy in role["Properties"]["Policies"]
+        for s in _as_list(policy["PolicyDocument"]["Statement"])
+    ]
+
+
+def check_cfn_infrastructure(template: dict, answers: dict[str, Any], function_type: str) -> None:
+    """Function, log groups and IAM roles of a CloudFormation template (SAM or CDK-synthesized)."""
+    slug = answers["project_slug"]
+    trigger = trigger_of(answers)
+
+    # Log groups: created explicitly, named for what writes to them, with a retention.
+    log_groups = _resources(template, "AWS::Logs::LogGroup")
+    names = {lg["Properties"]["LogGroupName"]: lid for lid, lg in log_groups.items()}
+    expected_names = {f"/aws/lambda/{slug}"}
+    if trigger == "rest-api":
+        expected_names.add(f"/aws/apigateway/{slug}/access")
+    assert set(names) == expected_names
+    for log_group in log_groups.values():
+        assert log_group["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS
+    log_id = names[f"/aws/lambda/{slug}"]
 
     # Function.
     _, function = _one(template, function_type)
@@ -161,15 +260,39 @@ def check_cfn_infrastructure(template: dict, answers: dict[str, Any], function_t
     else:
         assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Environment"]["Variables"]["OTEL_SERVICE_NAME"] == slug
-    assert props["LoggingConfig"]["LogGroup"] == {"Ref": log_id}
+    # Lambda's JSON log format (it sets AWS_LAMBDA_LOG_FORMAT/AWS_LAMBDA_LOG_LEVEL for the runtime).
+    assert props["LoggingConfig"] == {
+        "LogGroup": {"Ref": log_id},
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }
 
-    # Role: explicit, assumed by Lambda only, no managed policies, no separate policy resources.
-    role_id, role = _one(template, "AWS::IAM::Role")
-    assert _getatt(props["Role"]) == [role_id, "Arn"], "the function must use the explicit role"
+    # Roles: the function's, explicit and assumed by Lambda only; for rest-api also API
+    # Gateway's account-level CloudWatch role. No separate policy resources.
+    roles = _resources(template, "AWS::IAM::Role")
+    role_target = _getatt(props["Role"])
+    assert role_target is not None and role_target[1] == "Arn", "the function uses its own role"
+    role_id = role_target[0]
+    others = {rid: r for rid, r in roles.items() if rid != role_id}
+    assert set(others) == ({_api_account_role(template)} if trigger == "rest-api" else set())
+    for rid, api_role in others.items():
+        api_props = api_role["Properties"]
+        assert _as_list(api_props["AssumeRolePolicyDocument"]["Statement"]) == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ]
+        [managed] = api_props["ManagedPolicyArns"]
+        assert _with_partition(managed) == f"arn:aws:{APIGW_LOGS_POLICY}", managed
+        assert not api_props.get("Policies"), "the account role needs nothing beyond AWS's policy"
+        assert api_role.get("DeletionPolicy") == "Retain", f"{rid}: other APIs may rely on it"
     for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
         assert not _resources(template, kind), f"unexpected {kind}: all permissions are inline"
-    role_props = role["Properties"]
-    assert not role_props.get("ManagedPolicyArns"), "no managed policies on the role"
+    role_props = roles[role_id]["Properties"]
+    assert not role_props.get("ManagedPolicyArns"), "no managed policies on the function role"
     trust = _as_list(role_props["AssumeRolePolicyDocument"]["Statement"])
     assert trust == [
         {
@@ -179,13 +302,9 @@ def check_cfn_infrastructure(template: dict, answers: dict[str, Any], function_t
         }
     ]
 
-    statements = [
-        s
-        for policy in role_props["Policies"]
-        for s in _as_list(policy["PolicyDocument"]["Statement"])
-    ]
+    queue_id = _queue_ids(template)[0] if trigger == "sqs" else None
     actions: set[str] = set()
-    for statement in statements:
+    for statement in _function_role_statements(roles[role_id]):
         assert statement["Effect"] == "Allow"
         assert not {"NotAction", "NotResource", "Condition"} & statement.keys(), statement
         stmt_actions = set(_as_list(statement["Action"]))
@@ -198,11 +317,144 @@ def check_cfn_infrastructure(template: dict, answers: dict[str, Any], function_t
             assert stmt_actions <= LOG_ACTIONS, statement
             # GetAtt LogGroup.Arn is "arn:...:log-group:/aws/lambda/<slug>:*" (group + streams).
             assert [_getatt(r) for r in resources] == [[log_id, "Arn"]], statement
+        elif stmt_actions & SQS_ACTIONS:
+            assert stmt_actions == SQS_ACTIONS, statement
+            assert [_getatt(r) for r in resources] == [[queue_id, "Arn"]], "only its own queue"
         else:
             assert all(a.startswith("xray:") for a in stmt_actions), statement
             assert resources == ["*"], statement
     expected = LOG_ACTIONS | XRAY_ACTIONS[answers["trace_exporter"]]
+    if trigger == "sqs":
+        expected |= SQS_ACTIONS
     assert actions == expected, f"role actions {sorted(actions)} != {sorted(expected)}"
+
+
+def _api_account_role(template: dict) -> str:
+    _, account = _one(template, "AWS::ApiGateway::Account")
+    target = _getatt(account["Properties"]["CloudWatchRoleArn"])
+    assert target is not None and target[1] == "Arn", account
+    return target[0]
+
+
+def _queue_ids(template: dict) -> list[str]:
+    """(queue, dead-letter queue) logical ids, told apart by the redrive policy."""
+    queues = _resources(template, "AWS::SQS::Queue")
+    [main] = [qid for qid, q in queues.items() if "RedrivePolicy" in q["Properties"]]
+    return [main, *[qid for qid in queues if qid != main]]
+
+
+def _api_methods(template: dict, function_id: str) -> set[tuple[str, str, str]]:
+    """(method, path, authorization) of every API method, whether written as
+    AWS::ApiGateway::Method resources (CDK) or as the RestApi's OpenAPI body (SAM)."""
+    found: set[tuple[str, str, str]] = set()
+    resources = _resources(template, "AWS::ApiGateway::Resource")
+    for method in _resources(template, "AWS::ApiGateway::Method").values():
+        mprops = method["Properties"]
+        [resource_id] = [rid for rid in resources if _refers_to(mprops["ResourceId"], rid)]
+        path = "/" + resources[resource_id]["Properties"]["PathPart"]
+        integration = mprops["Integration"]
+        assert integration["Type"] == "AWS_PROXY" and "Credentials" not in integration
+        assert function_id in json.dumps(integration["Uri"])
+        found.add((mprops["HttpMethod"], path, mprops["AuthorizationType"]))
+    for api in _resources(template, "AWS::ApiGateway::RestApi").values():
+        body = api["Properties"].get("Body")
+        if not body:
+            continue
+        schemes = body.get("components", {}).get("securitySchemes", {})
+        for path, operations in body["paths"].items():
+            for verb, operation in operations.items():
+                integration = operation["x-amazon-apigateway-integration"]
+                assert integration["type"] == "aws_proxy" and "credentials" not in integration
+                assert f"${{{function_id}.Arn}}" in json.dumps(integration["uri"])
+                [security] = operation["security"]
+                [scheme] = security
+                auth = schemes[scheme].get("x-amazon-apigateway-authtype")
+                found.add((verb.upper(), path, "AWS_IAM" if auth == "awsSigv4" else str(auth)))
+    return found
+
+
+def check_cfn_trigger(template: dict, answers: dict[str, Any]) -> None:
+    """The trigger's resources, and no resource of another trigger."""
+    slug, trigger = answers["project_slug"], trigger_of(answers)
+    function_id, _ = _one(template, "AWS::Lambda::Function")
+    required, optional = TRIGGER_TYPES[trigger]
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert required <= types, f"missing {sorted(required - types)}"
+    assert types <= BASE_TYPES | required | optional, f"unexpected {sorted(types - BASE_TYPES)}"
+
+    if trigger == "rest-api":
+        assert _api_methods(template, function_id) == {("POST", "/greetings", "AWS_IAM")}
+        _, stage = _one(template, "AWS::ApiGateway::Stage")
+        sprops = stage["Properties"]
+        assert sprops["StageName"] == "prod" and sprops["TracingEnabled"] is True
+        access = sprops["AccessLogSetting"]
+        log_groups = _resources(template, "AWS::Logs::LogGroup")
+        [access_id] = [
+            lid
+            for lid, lg in log_groups.items()
+            if lg["Properties"]["LogGroupName"] == f"/aws/apigateway/{slug}/access"
+        ]
+        assert _getatt(access["DestinationArn"]) == [access_id, "Arn"]
+        fields = json.loads(access["Format"])
+        assert fields["requestId"] == "$context.requestId"
+        assert fields["xrayTraceId"] == "$context.xrayTraceId"
+        assert sprops["MethodSettings"] == [
+            {
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "LoggingLevel": "ERROR",
+                "DataTraceEnabled": False,
+                "MetricsEnabled": False,
+                "ThrottlingRateLimit": API_THROTTLE["rate"],
+                "ThrottlingBurstLimit": API_THROTTLE["burst"],
+            }
+        ]
+        # Logging needs the account's CloudWatch role before the stage exists.
+        account_id, _ = _one(template, "AWS::ApiGateway::Account")
+        depends = [
+            *_as_list(stage.get("DependsOn", [])),
+            *_as_list(_one(template, "AWS::ApiGateway::RestApi")[1].get("DependsOn", [])),
+        ]
+        assert account_id in depends
+        [permission] = _resources(template, "AWS::Lambda::Permission").values()
+        pprops = permission["Properties"]
+        assert pprops["Action"] == "lambda:InvokeFunction"
+        assert pprops["Principal"] == "apigateway.amazonaws.com"
+        assert _refers_to(pprops["FunctionName"], function_id)
+        assert json.dumps(pprops["SourceArn"]).count("/POST/greetings") == 1, pprops["SourceArn"]
+    elif trigger == "function-url":
+        [url] = _resources(template, "AWS::Lambda::Url").values()
+        assert url["Properties"]["AuthType"] == "AWS_IAM"
+        assert _refers_to(url["Properties"]["TargetFunctionArn"], function_id)
+    elif trigger == "sqs":
+        queue_id, dead_letter_id = _queue_ids(template)
+        queues = _resources(template, "AWS::SQS::Queue")
+        assert queues[queue_id]["Properties"]["QueueName"] == slug
+        assert queues[dead_letter_id]["Properties"]["QueueName"] == f"{slug}-dlq"
+        for queue in queues.values():
+            assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        main = queues[queue_id]["Properties"]
+        assert main["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dead_letter_id, "Arn"]},
+            "maxReceiveCount": SQS_MAX_RECEIVE_COUNT,
+        }
+        assert main["VisibilityTimeout"] == min(6 * answers["timeout"], 43200)
+        assert queues[dead_letter_id]["Properties"]["MessageRetentionPeriod"] == 1209600
+        # Every queue refuses requests not sent over TLS.
+        guarded: set[str] = set()
+        for policy in _resources(template, "AWS::SQS::QueuePolicy").values():
+            for statement in _as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+                if statement["Effect"] == "Deny" and statement.get("Condition") == {
+                    "Bool": {"aws:SecureTransport": "false"}
+                }:
+                    guarded |= {qid for qid in queues if _refers_to(statement["Resource"], qid)}
+        assert guarded == set(queues)
+        [mapping] = _resources(template, "AWS::Lambda::EventSourceMapping").values()
+        mprops = mapping["Properties"]
+        assert _getatt(mprops["EventSourceArn"]) == [queue_id, "Arn"]
+        assert _refers_to(mprops["FunctionName"], function_id)
+        assert mprops["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mprops["BatchSize"] == 10
 
 
 # ------------------------------------------------------------------------------------- SAM
@@ -229,8 +481,74 @@ def test_sam_template(case: Case, render_case) -> None:
     assert metadata["Dockerfile"] == "Dockerfile" and metadata["DockerContext"] == "."
     assert metadata.get("DockerTag")
     assert (project / metadata["DockerContext"] / metadata["Dockerfile"]).is_file()
-    assert not _resources(template, "AWS::Serverless::Api"), "no implicit API"
-    assert set(template["Outputs"]) >= {"FunctionName", "FunctionArn"}
+    apis = _resources(template, "AWS::Serverless::Api")
+    assert len(apis) == (1 if answers["trigger"] == "rest-api" else 0), "no implicit API"
+    outputs = {"FunctionName", "FunctionArn"} | TRIGGER_OUTPUTS[answers["trigger"]]
+    assert set(template["Outputs"]) >= outputs
+
+
+# What `sam build` + `sam deploy` feed CloudFormation's Serverless transform: the template with
+# the pushed image's URI. Managed policies are never looked up (the template names none).
+SAM_TRANSLATE = """
+import json, sys
+from samtranslator.translator.transform import transform
+
+class NoManagedPolicyLookups:
+    def load(self):
+        raise RuntimeError("the template must not need managed policy lookups")
+
+template = json.load(sys.stdin)
+for resource in template["Resources"].values():
+    if resource["Type"] == "AWS::Serverless::Function":
+        resource["Properties"]["ImageUri"] = sys.argv[1]
+json.dump(transform(template, {}, NoManagedPolicyLookups()), sys.stdout)
+"""
+SAM_TRANSLATOR_REQUIREMENTS = ["aws-sam-translator==1.115.0"]
+TRIGGER_OUTPUTS = {
+    "rest-api": {"ApiUrl"},
+    "function-url": {"FunctionUrl"},
+    "sqs": {"QueueUrl", "DeadLetterQueueUrl"},
+    "none": set(),
+}
+
+
+@pytest.fixture(scope="session")
+def sam_translator() -> Path:
+    try:
+        return venv_bin(tool_venv("samtranslator", SAM_TRANSLATOR_REQUIREMENTS), "python")
+    except ToolEnvError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
+def test_sam_translated(case: Case, render_case, sam_translator: Path, tmp_path: Path) -> None:
+    """The Serverless transform's output: what CloudFormation deploys."""
+    project = render_case(case)
+    answers = answers_of(project)
+    template, matches = decode(str(project / "template.yaml"))
+    assert not matches, matches
+    region = answers["aws_region"]
+    image = f"123456789012.dkr.ecr.{region}.amazonaws.com/{answers['project_slug']}:python3"
+    proc = subprocess.run(
+        [str(sam_translator), "-c", SAM_TRANSLATE, image],
+        input=json.dumps(template),
+        env={**_node_env(), "AWS_DEFAULT_REGION": region},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    translated = json.loads(proc.stdout)
+    assert not any(
+        r["Type"].startswith("AWS::Serverless::") for r in translated["Resources"].values()
+    )
+    out = tmp_path / "translated.json"
+    out.write_text(json.dumps(translated))
+    findings = cfn_lint(out, region)
+    assert not findings, "cfn-lint:\n" + "\n".join(findings)
+    check_cfn_infrastructure(translated, answers, "AWS::Lambda::Function")
+    check_cfn_trigger(translated, answers)
 
 
 @pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
@@ -328,7 +646,7 @@ def test_cdk(case: Case, render_case, cdk_python: Path, tmp_path: Path) -> None:
     # cdk-nag: nothing unacknowledged, and each acknowledgment has a reason.
     assert not _violations(outdir), f"cdk-nag violations: {_violations(outdir)}"
     acknowledged = _acknowledgments(outdir, stack)
-    assert set(acknowledged) == CDK_NAG_ACKNOWLEDGED
+    assert set(acknowledged) == cdk_nag_acknowledged(answers["trigger"])
     assert all(len(reason.strip()) > 20 for reason in acknowledged.values()), acknowledged
 
     # The image asset was staged for the function's platform, not built.
@@ -346,14 +664,21 @@ def test_cdk(case: Case, render_case, cdk_python: Path, tmp_path: Path) -> None:
 
     template = json.loads(template_path.read_text())
     check_cfn_infrastructure(template, answers, "AWS::Lambda::Function")
+    check_cfn_trigger(template, answers)
+    outputs = TRIGGER_OUTPUTS[answers["trigger"]] - {"DeadLetterQueueUrl"}
+    assert set(template.get("Outputs", {})) >= outputs
     _, function = _one(template, "AWS::Lambda::Function")
     image_uri = json.dumps(function["Properties"]["Code"]["ImageUri"])
     assert f".dkr.ecr.{answers['aws_region']}." in image_uri, image_uri
 
 
-# One control synth is enough: the findings depend on the shape of the IAM statements, which
-# the exporters share (xray-otlp: the most actions).
-_CONTROL_CASES = [next(c for c in CDK_CASES if c.trace_exporter == "xray-otlp")]
+# Control synths: the findings depend on the shape of the IAM statements, which the exporters
+# share (xray-otlp: the most actions), and on the trigger's resources (rest-api: the API's own).
+_CONTROL_CASES = [
+    next(c for c in CDK_CASES if c.trace_exporter == "xray-otlp"),
+    next(c for c in CDK_CASES if c.trigger == "rest-api"),
+]
+_CONTROL_CASES = list({c.id: c for c in _CONTROL_CASES}.values())
 
 
 @pytest.mark.parametrize("case", _CONTROL_CASES, ids=lambda c: c.id)
@@ -364,7 +689,8 @@ def test_cdk_nag_control(case: Case, render_case, cdk_python: Path, tmp_path: Pa
     outdir = tmp_path / "cdk.out"
     proc = _synth(project, cdk_python, outdir, acknowledge=False)
     assert proc.returncode != 0, "cdk-nag reported nothing without acknowledgments"
-    assert _violations(outdir) == CDK_NAG_ACKNOWLEDGED, (proc.stdout + proc.stderr)[-4000:]
+    expected = cdk_nag_acknowledged(answers_of(project)["trigger"])
+    assert _violations(outdir) == expected, (proc.stdout + proc.stderr)[-4000:]
 
 
 # ------------------------------------------------------------------------------- Terraform
@@ -484,18 +810,24 @@ def test_terraform_hcl(case: Case, render_case) -> None:
     assert function["timeout"] == "${var.timeout}"
     assert function["role"] == "${aws_iam_role.function.arn}"
     assert _block(function, "tracing_config") == {"mode": "Active"}
-    assert _block(function, "logging_config")["log_group"] == (
-        "${aws_cloudwatch_log_group.function.name}"
-    )
+    assert _block(function, "logging_config") == {
+        "log_format": "JSON",
+        "application_log_level": "INFO",
+        "system_log_level": "INFO",
+        "log_group": "${aws_cloudwatch_log_group.function.name}",
+    }
     assert _block(function, "environment")["variables"] == {"OTEL_SERVICE_NAME": "${local.name}"}
 
-    # IAM: Lambda-only trust, one inline policy, exact actions per exporter.
+    # IAM: Lambda-only trust, one inline policy, exact actions per exporter (and trigger).
     role = resources["aws_iam_role.function"]
     assert role["assume_role_policy"] == "${data.aws_iam_policy_document.assume_role.json}"
     assert "managed_policy_arns" not in role
-    assert not any(
-        k.startswith(("aws_iam_role_policy_attachment", "aws_iam_policy.")) for k in resources
-    )
+    attachments = {k for k in resources if k.startswith("aws_iam_role_policy_attachment.")}
+    expected_attachments = set()
+    if answers["trigger"] == "rest-api":
+        expected_attachments = {"aws_iam_role_policy_attachment.api_gateway_cloudwatch"}
+    assert attachments == expected_attachments
+    assert not any(k.startswith("aws_iam_policy.") for k in resources)
     trust = data["aws_iam_policy_document.assume_role"]["statement"]
     assert len(trust) == 1 and trust[0]["actions"] == ["sts:AssumeRole"]
     assert _block(trust[0], "principals") == {
@@ -515,10 +847,119 @@ def test_terraform_hcl(case: Case, render_case) -> None:
         if stmt_actions & LOG_ACTIONS:
             assert stmt_actions <= LOG_ACTIONS
             assert statement["resources"] == ["${aws_cloudwatch_log_group.function.arn}:*"]
+        elif stmt_actions & SQS_ACTIONS:
+            assert stmt_actions == SQS_ACTIONS
+            assert statement["resources"] == ["${aws_sqs_queue.this.arn}"], "only its own queue"
         else:
             assert all(a.startswith("xray:") for a in stmt_actions), statement
             assert statement["resources"] == ["*"]
-    assert actions == LOG_ACTIONS | XRAY_ACTIONS[answers["trace_exporter"]]
+    expected = LOG_ACTIONS | XRAY_ACTIONS[answers["trace_exporter"]]
+    if answers["trigger"] == "sqs":
+        expected |= SQS_ACTIONS
+    assert actions == expected
+    check_terraform_trigger(answers, resources, data, variables, outputs)
+
+
+# Terraform resource types each trigger adds to the base (ECR, logs, IAM, Lambda).
+TF_BASE_TYPES = {
+    "aws_ecr_repository",
+    "aws_ecr_lifecycle_policy",
+    "aws_cloudwatch_log_group",
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_lambda_function",
+}
+TF_TRIGGER_TYPES = {
+    "rest-api": {
+        "aws_iam_role_policy_attachment",
+        "aws_api_gateway_account",
+        "aws_api_gateway_rest_api",
+        "aws_api_gateway_resource",
+        "aws_api_gateway_method",
+        "aws_api_gateway_integration",
+        "aws_api_gateway_deployment",
+        "aws_api_gateway_stage",
+        "aws_api_gateway_method_settings",
+        "aws_lambda_permission",
+    },
+    "function-url": {"aws_lambda_function_url"},
+    "sqs": {"aws_sqs_queue", "aws_sqs_queue_policy", "aws_lambda_event_source_mapping"},
+    "none": set(),
+}
+
+
+def check_terraform_trigger(
+    answers: dict[str, Any],
+    resources: dict[str, dict[str, Any]],
+    data: dict[str, dict[str, Any]],
+    variables: dict[str, dict[str, Any]],
+    outputs: dict[str, dict[str, Any]],
+) -> None:
+    trigger = answers["trigger"]
+    types = {key.split(".", 1)[0] for key in resources}
+    assert types == TF_BASE_TYPES | TF_TRIGGER_TYPES[trigger], sorted(types)
+    if trigger == "rest-api":
+        method = resources["aws_api_gateway_method.post_greetings"]
+        assert (method["http_method"], method["authorization"]) == ("POST", "AWS_IAM")
+        assert resources["aws_api_gateway_resource.greetings"]["path_part"] == "greetings"
+        integration = resources["aws_api_gateway_integration.post_greetings"]
+        assert integration["type"] == "AWS_PROXY"
+        assert integration["uri"] == "${aws_lambda_function.this.invoke_arn}"
+        assert "credentials" not in integration
+        stage = resources["aws_api_gateway_stage.prod"]
+        assert stage["stage_name"] == "prod" and stage["xray_tracing_enabled"] is True
+        access = _block(stage, "access_log_settings")
+        assert access["destination_arn"] == "${aws_cloudwatch_log_group.api_access.arn}"
+        fields = json.loads(access["format"])
+        assert fields["requestId"] == "$context.requestId"
+        assert fields["xrayTraceId"] == "$context.xrayTraceId"
+        assert stage["depends_on"] == ["${aws_api_gateway_account.this}"]
+        settings = _block(resources["aws_api_gateway_method_settings.all"], "settings")
+        assert resources["aws_api_gateway_method_settings.all"]["method_path"] == "*/*"
+        assert settings["logging_level"] == "ERROR" and settings["metrics_enabled"] is False
+        assert settings["throttling_rate_limit"] == "${var.api_throttling_rate_limit}"
+        assert settings["throttling_burst_limit"] == "${var.api_throttling_burst_limit}"
+        assert variables["api_throttling_rate_limit"]["default"] == API_THROTTLE["rate"]
+        assert variables["api_throttling_burst_limit"]["default"] == API_THROTTLE["burst"]
+        permission = resources["aws_lambda_permission.api"]
+        assert permission["principal"] == "apigateway.amazonaws.com"
+        assert permission["action"] == "lambda:InvokeFunction"
+        assert permission["source_arn"].endswith("/*/POST/greetings")
+        account = resources["aws_api_gateway_account.this"]
+        assert account["cloudwatch_role_arn"] == "${aws_iam_role.api_gateway_cloudwatch.arn}"
+        attachment = resources["aws_iam_role_policy_attachment.api_gateway_cloudwatch"]
+        assert attachment["policy_arn"].endswith(APIGW_LOGS_POLICY.split("::", 1)[1])
+        trust = data["aws_iam_policy_document.api_gateway_assume_role"]["statement"]
+        assert _block(trust[0], "principals")["identifiers"] == ["apigateway.amazonaws.com"]
+        log_group = resources["aws_cloudwatch_log_group.api_access"]
+        assert log_group["retention_in_days"] == "${var.log_retention_days}"
+        assert "api_url" in outputs
+    elif trigger == "function-url":
+        url = resources["aws_lambda_function_url.this"]
+        assert url["authorization_type"] == "AWS_IAM"
+        assert url["function_name"] == "${aws_lambda_function.this.function_name}"
+        assert "function_url" in outputs
+    elif trigger == "sqs":
+        queue, dead_letter = resources["aws_sqs_queue.this"], resources["aws_sqs_queue.dead_letter"]
+        assert queue["name"] == "${local.name}" and dead_letter["name"] == "${local.name}-dlq"
+        assert queue["sqs_managed_sse_enabled"] is True
+        assert dead_letter["sqs_managed_sse_enabled"] is True
+        assert queue["visibility_timeout_seconds"] == "${min(var.timeout * 6, 43200)}"
+        assert "aws_sqs_queue.dead_letter.arn" in queue["redrive_policy"]
+        assert "var.sqs_max_receive_count" in queue["redrive_policy"]
+        assert variables["sqs_max_receive_count"]["default"] == SQS_MAX_RECEIVE_COUNT
+        mapping = resources["aws_lambda_event_source_mapping.queue"]
+        assert mapping["event_source_arn"] == "${aws_sqs_queue.this.arn}"
+        assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+        assert mapping["batch_size"] == 10
+        tls = data["aws_iam_policy_document.queue_requires_tls"]
+        [statement] = tls["statement"]
+        assert statement["effect"] == "Deny" and statement["actions"] == ["sqs:*"]
+        assert _block(statement, "condition")["variable"] == "aws:SecureTransport"
+        for resource, key in (("this", "queue"), ("dead_letter", "dead_letter")):
+            policy = resources[f"aws_sqs_queue_policy.{resource}"]["policy"]
+            assert f'queue_requires_tls["{key}"]' in policy, policy
+        assert {"queue_url", "dead_letter_queue_url"} <= set(outputs)
 
 
 @pytest.fixture(scope="session")
@@ -542,7 +983,8 @@ def test_terraform_checkov(case: Case, render_case, checkov: Path) -> None:
     for path in tf.glob("*.tf"):
         for match in _SKIP_COMMENT.finditer(path.read_text(encoding="utf-8")):
             skips[match.group(1)] = match.group(2).strip()
-    assert set(skips) == CHECKOV_INLINE_SKIPS
+    expected = checkov_skips(answers_of(project)["trigger"])
+    assert set(skips) == expected
     assert all(len(reason) > 20 for reason in skips.values()), skips
 
     proc = run(
@@ -577,7 +1019,7 @@ def test_terraform_checkov(case: Case, render_case, checkov: Path) -> None:
     skipped = {
         c["check_id"] for r in reports for c in r.get("results", {}).get("skipped_checks", [])
     }
-    assert skipped == CHECKOV_INLINE_SKIPS, "each inline skip must match a real finding"
+    assert skipped == expected, "each inline skip must match a real finding"
     passed = [c for r in reports for c in r.get("results", {}).get("passed_checks", [])]
     assert len(passed) > 20, "checkov checked suspiciously little"
 
@@ -616,7 +1058,7 @@ def test_description_escaping(case: Case, render_case) -> None:
         assert value == TRICKY_DESCRIPTION
 
 
-# The files this part of the template writes, per tool.
+# The files this part of the template writes, per tool (and, for Terraform, per trigger).
 IAC_FILES = {
     "sam": ["template.yaml", "samconfig.toml"],
     "cdk": [
@@ -634,6 +1076,22 @@ IAC_FILES = {
         "terraform/.gitignore",
     ],
 }
+TF_TRIGGER_FILES = {
+    "rest-api": ["terraform/api.tf"],
+    "function-url": ["terraform/function_url.tf"],
+    "sqs": ["terraform/queue.tf"],
+    "none": [],
+}
+
+
+def iac_files(case: Case, project: Path) -> list[str]:
+    files = list(IAC_FILES[case.iac])
+    if case.iac == "terraform":
+        trigger = answers_of(project)["trigger"]
+        files += TF_TRIGGER_FILES[trigger]
+        present = sorted(str(p.relative_to(project)) for p in (project / "terraform").glob("*.tf"))
+        assert present == sorted(f for f in files if f.endswith(".tf")), "one file per trigger"
+    return files
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
@@ -641,7 +1099,7 @@ def test_iac_files_are_hook_clean(case: Case, render_case) -> None:
     """The generated project's pre-commit hooks (end-of-file-fixer, trailing-whitespace, ruff)
     must find nothing to change in the deployment files."""
     project = render_case(case)
-    for rel in [*IAC_FILES[case.iac], "deploy.mk"]:
+    for rel in [*iac_files(case, project), "deploy.mk"]:
         text = (project / rel).read_text(encoding="utf-8")
         assert text.endswith("\n") and not text.endswith("\n\n"), f"{rel}: end of file"
         for number, line in enumerate(text.splitlines(), 1):

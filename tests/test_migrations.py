@@ -18,7 +18,9 @@ from hooks.migrations import (
     exporter_ids,
     main,
     migrate_otlp_http,
+    migrate_trigger_answer,
     rebuild_layer,
+    record_trigger_answer,
     rename_otlphttp,
 )
 
@@ -253,3 +255,53 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["otlp-http-exporter", str(tmp_path)]) == 0
     assert "[migration otlp-http-exporter]" in capsys.readouterr().out
     assert "otlphttp:" not in config.read_text()
+
+
+# --------------------------------------------------------------------------- trigger-answer
+PRE_TRIGGER_ANSWERS = """\
+# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY
+_commit: 0.1.0
+_src_path: /templates/copier-lambda-otel-xray
+iac: sam
+timeout: 10
+trace_exporter: awsxray"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [PRE_TRIGGER_ANSWERS, PRE_TRIGGER_ANSWERS + "\n", ""],
+    ids=["no-final-newline", "final-newline", "empty"],
+)
+def test_trigger_answer_is_recorded_when_missing(text: str) -> None:
+    new = record_trigger_answer(text)
+    assert new is not None and new.startswith(text)
+    assert yaml.safe_load(new)["trigger"] == "none"
+    assert yaml.safe_load(new) == {**(yaml.safe_load(text) or {}), "trigger": "none"}
+
+
+@pytest.mark.parametrize("answer", ["none", "sqs", "rest-api"])
+def test_trigger_answer_already_given_is_kept(answer: str) -> None:
+    assert record_trigger_answer(f"{PRE_TRIGGER_ANSWERS}\ntrigger: {answer}\n") is None
+
+
+def test_trigger_migration_on_a_project(tmp_path: Path) -> None:
+    answers = tmp_path / ".copier-answers.yml"
+    answers.write_text(PRE_TRIGGER_ANSWERS + "\n")
+    message = migrate_trigger_answer(tmp_path)
+    assert "recorded `trigger: none`" in message and "-d trigger=rest-api" in message
+    assert yaml.safe_load(answers.read_text())["trigger"] == "none"
+    again = answers.read_text()
+    assert "already answered" in migrate_trigger_answer(tmp_path)
+    assert answers.read_text() == again
+
+
+def test_trigger_migration_names_an_opt_in(tmp_path: Path) -> None:
+    (tmp_path / "answers.yml").write_text(PRE_TRIGGER_ANSWERS + "\n")
+    assert "switches it to `sqs`" in migrate_trigger_answer(tmp_path, "answers.yml", "sqs")
+    assert "not found" in migrate_trigger_answer(tmp_path, "missing.yml")
+
+
+def test_trigger_migration_command_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a.yml").write_text(PRE_TRIGGER_ANSWERS)
+    assert main(["trigger-answer", str(tmp_path), "a.yml", ""]) == 0
+    assert capsys.readouterr().out.startswith("[migration trigger-answer] a.yml: this service")

@@ -3,6 +3,7 @@ own tests pass."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def test_answers_reach_the_files(case: Case, render_case) -> None:
     answers = parse_structured(project / ".copier-answers.yml")
     assert answers["iac"] == case.iac
     assert answers["trace_exporter"] == case.trace_exporter
+    assert answers["trigger"] == case.trigger
     # Pins follow the template, never the saved answers.
     assert not any(key.startswith("pin_") for key in answers)
     pins = parse_structured(project / "pins.toml")
@@ -84,3 +86,37 @@ def test_answers_reach_the_files(case: Case, render_case) -> None:
     readme = (project / "README.md").read_text()
     if case.trace_exporter == "xray-otlp":
         assert "Transaction Search" in readme
+
+
+# What events/ holds per trigger, and what events/sample.json (`make local`'s default) is.
+EVENT_FILES = {
+    "rest-api": {"sample.json", "bad-request.json"},
+    "function-url": {"sample.json", "bad-request.json"},
+    "sqs": {"sample.json"},
+    "none": {"sample.json"},
+}
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda case: case.id)
+def test_events_are_the_triggers_own(case: Case, render_case) -> None:
+    project = render_case(case)
+    events = project / "events"
+    assert {p.name for p in events.iterdir()} == EVENT_FILES[case.trigger]
+    sample = parse_structured(events / "sample.json")
+    if case.trigger == "rest-api":
+        assert sample["httpMethod"] == "POST" and sample["resource"] == "/greetings"
+        assert "version" not in sample  # payload format 1.0
+    elif case.trigger == "function-url":
+        assert sample["version"] == "2.0" and sample["requestContext"]["http"]["method"] == "POST"
+        assert sample["requestContext"]["authorizer"]["iam"]["userArn"]
+    elif case.trigger == "sqs":
+        records = sample["Records"]
+        assert len(records) == 3
+        slug = parse_structured(project / ".copier-answers.yml")["project_slug"]
+        for record in records:
+            assert record["eventSource"] == "aws:sqs"
+            assert record["eventSourceARN"].endswith(f":{slug}")
+            assert record["attributes"]["AWSTraceHeader"].startswith("Root=1-")
+            assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+    else:
+        assert sample == {"name": "OpenTelemetry"}

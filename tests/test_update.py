@@ -20,13 +20,14 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
 from project_checks import missing_tool, run_project_tests
-from template_repo import GIT_ENV, ROOT, git, snapshot
+from template_repo import GIT_ENV, ROOT, git, snapshot, working_tree_files
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -599,3 +600,177 @@ def test_template_update_workflow_proposes_conflicts_as_a_draft(
     # The markers are committed on the branch, where the pre-commit hook and review see them.
     pushed = git(origin, "show", f"{pr['branch']}:{CONFIG}")
     assert "<<<<<<< before updating" in pushed.splitlines()
+
+
+# ========================================================================== 7. the trigger question
+# The template as it was before the `trigger` question existed (the last commit without it). A
+# fixed commit of this repository's history, not a test-made variant: the services that exist
+# today were rendered from exactly such a tree.
+PRE_TRIGGER_COMMIT = "0d4c71b6daa4c90182090600d71e8576d75b8219"
+IACS = ("sam", "cdk", "terraform")
+# Opt-in updates, one per iac and per trigger.
+OPT_INS = [("sam", "rest-api"), ("cdk", "sqs"), ("terraform", "function-url")]
+
+
+def _replace_tree(repo: Path, files: dict[str, Path]) -> None:
+    for path in list(repo.rglob("*")):
+        if path.is_file() and ".git" not in path.relative_to(repo).parts:
+            path.unlink()
+    for rel, source in files.items():
+        target = repo / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+@pytest.fixture(scope="module")
+def trigger_releases(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """0.1.0 = the template before the trigger question (PRE_TRIGGER_COMMIT), 0.2.0 = this
+    working tree."""
+    probe = subprocess.run(
+        ["git", "cat-file", "-e", f"{PRE_TRIGGER_COMMIT}^{{commit}}"], cwd=ROOT, check=False
+    )
+    if probe.returncode != 0:
+        missing_tool(
+            f"the template's git history lacks {PRE_TRIGGER_COMMIT} (a shallow clone?): "
+            "`git fetch --unshallow` brings it"
+        )
+    repo = tmp_path_factory.mktemp("trigger-template") / "template"
+    repo.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", PRE_TRIGGER_COMMIT],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
+    assert "\ntrigger:" not in (repo / "copier.yml").read_text(), "not a pre-trigger template"
+    git(repo, "init", "-q", "-b", "main")
+    template = Template(repo)
+    template.release("0.1.0")
+    _replace_tree(repo, {rel: ROOT / rel for rel in working_tree_files()})
+    template.release("0.2.0")
+    return template
+
+
+def copier_answers(project: Path) -> dict:
+    """The answers a fresh render needs to reproduce ``project`` (no Copier metadata)."""
+    return {k: v for k, v in answers(project).items() if not k.startswith("_")}
+
+
+def assert_same_tree(updated: Path, fresh: Path) -> None:
+    """File for file equal; in the answers file only `_commit` may differ."""
+    got, want = tree(updated), tree(fresh)
+    assert sorted(got) == sorted(want)
+    differing = sorted(rel for rel in got if got[rel] != want[rel])
+    assert differing in ([], [".copier-answers.yml"]), differing
+    if differing:
+        a, b = yaml.safe_load(got[differing[0]]), yaml.safe_load(want[differing[0]])
+        a.pop("_commit"), b.pop("_commit")
+        assert a == b
+
+
+@dataclass
+class PreTriggerUpdate:
+    project: Path
+    fresh: Path
+    output: str
+
+
+@pytest.fixture(scope="module", params=IACS)
+def pre_trigger_update(
+    request: pytest.FixtureRequest,
+    trigger_releases: Template,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> PreTriggerUpdate:
+    """A service rendered at 0.1.0 (before the question), updated with --defaults to 0.2.0
+    and committed; and a fresh 0.2.0 render with the answers the update recorded."""
+    base = tmp_path_factory.mktemp(f"pre-trigger-{request.param}")
+    project = render_project(trigger_releases, base / "svc", "0.1.0", iac=request.param)
+    assert "trigger" not in answers(project)
+    result = update(project, "0.2.0")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    commit_all(project, "template 0.2.0")
+    fresh = base / "fresh"
+    copier.run_copy(
+        str(trigger_releases.path),
+        str(fresh),
+        data=copier_answers(project),
+        vcs_ref="0.2.0",
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=True,
+    )
+    return PreTriggerUpdate(project, fresh, out)
+
+
+def test_service_from_before_the_question_gains_no_trigger(
+    pre_trigger_update: PreTriggerUpdate,
+) -> None:
+    project, out = pre_trigger_update.project, pre_trigger_update.output
+    assert answers(project)["trigger"] == "none"
+    assert out.count("[migration trigger-answer]") == 1
+    assert "recorded `trigger: none` so it keeps no event source" in out
+    assert json.loads((project / "events" / "sample.json").read_text()) == {"name": "OpenTelemetry"}
+    assert not (project / "events" / "bad-request.json").exists()
+    names = {p.name for p in project.rglob("*") if ".git" not in p.parts}
+    assert not names & {"http_api.py", "sqs_batch.py", "api.tf", "queue.tf", "function_url.tf"}
+    iac = answers(project)["iac"]
+    infra = {
+        "sam": project / "template.yaml",
+        "cdk": project / "infra" / "config.json",
+        "terraform": project / "terraform" / "main.tf",
+    }[iac].read_text()
+    for word in ("Serverless::Api", "FunctionUrlConfig", "AWS::SQS", "aws_sqs", "aws_api_gateway"):
+        assert word not in infra
+    if iac == "cdk":
+        assert json.loads(infra)["trigger"] == "none"
+
+
+def test_update_from_before_the_question_equals_a_fresh_render(
+    pre_trigger_update: PreTriggerUpdate,
+) -> None:
+    assert status(pre_trigger_update.project) == []
+    assert_same_tree(pre_trigger_update.project, pre_trigger_update.fresh)
+
+
+def test_a_no_op_update_after_it_changes_nothing(pre_trigger_update: PreTriggerUpdate) -> None:
+    project = pre_trigger_update.project
+    before = tree(project)
+    result = update(project, "0.2.0")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "Keeping template version 0.2.0" in out
+    assert "`trigger` is already answered" in out
+    assert status(project) == []
+    assert tree(project) == before
+    assert_same_tree(project, pre_trigger_update.fresh)
+
+
+@pytest.mark.parametrize(("iac", "trigger"), OPT_INS, ids=[f"{i}-{t}" for i, t in OPT_INS])
+def test_a_service_from_before_the_question_opts_in_with_d(
+    trigger_releases: Template, tmp_path: Path, iac: str, trigger: str
+) -> None:
+    project = render_project(trigger_releases, tmp_path / "svc", "0.1.0", iac=iac)
+    result = update(project, "0.2.0", "-d", f"trigger={trigger}")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert f"this update switches it to `{trigger}`" in out
+    assert answers(project)["trigger"] == trigger
+    assert not [line for line in status(project) if line[:2] in ("UU", "AA", "DU", "UD")]
+    commit_all(project, f"template 0.2.0 with trigger={trigger}")
+    fresh = tmp_path / "fresh"
+    copier.run_copy(
+        str(trigger_releases.path),
+        str(fresh),
+        data=copier_answers(project),
+        vcs_ref="0.2.0",
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=True,
+    )
+    assert_same_tree(project, fresh)
+    tests = run_project_tests(project)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]

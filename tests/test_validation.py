@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from project_checks import VENV_BIN
 
 pytestmark = pytest.mark.render
@@ -30,6 +31,7 @@ BAD_ANSWERS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "iac": (["pulumi", "cloudformation", "SAM"], ["iac", "terraform"]),
     "trace_exporter": (["jaeger", "xray", "otlp"], ["trace_exporter", "awsxray"]),
+    "trigger": (["http", "sns", "REST-API", "apigw"], ["trigger", "function-url"]),
     "instrumentations": (
         ["[requests]", "[]", "[urllib3, httpx]"],
         ["botocore instrumentation cannot be left out"],
@@ -92,3 +94,10 @@ def test_defaults_render(template_repo: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (destination / "app.py").is_file()
     assert "make local" in result.stderr + result.stdout
+    # The default trigger: a REST API, in the answers, the IaC, the handler and its events.
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["trigger"] == "rest-api"
+    template = (destination / "template.yaml").read_text()
+    assert "Type: AWS::Serverless::Api" in template and "DefaultAuthorizer: AWS_IAM" in template
+    assert "http_api import" in (destination / "app.py").read_text()
+    assert (destination / "events" / "bad-request.json").is_file()

@@ -1,16 +1,25 @@
-"""The service's stack: a container-image Lambda function traced with OpenTelemetry into X-Ray."""
+"""The service's stack: a container-image Lambda function traced with OpenTelemetry into X-Ray,
+and its trigger (config.json "trigger"): an API Gateway REST API, a function URL, an SQS queue,
+or none."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_ecr_assets import Platform
 from constructs import Construct
+
+TRIGGERS = ("rest-api", "function-url", "sqs", "none")
+# What the SQS event source mapping polls with (the function's role), on its queue only.
+SQS_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
 # Which X-Ray actions the execution role gets, per trace exporter. None of them supports
 # resource-level permissions (the Service Authorization Reference for AWS X-Ray,
@@ -63,6 +72,9 @@ class ServiceStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, description=config["description"], **kwargs)
         name = config["function_name"]
+        trigger = config["trigger"]
+        if trigger not in TRIGGERS:
+            raise ValueError(f"infra/config.json: trigger {trigger!r} is not one of {TRIGGERS}")
         xray_actions = XRAY_ACTIONS[config["trace_exporter"]]
         architecture, platform = ARCHITECTURES[config["architecture"]]
 
@@ -74,7 +86,36 @@ class ServiceStack(Stack):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        queue = self._queues(name, config) if trigger == "sqs" else None
 
+        policies = {
+            "logs": iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        sid="WriteOwnLogs",
+                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                        # The log group's ARN ends in ":*": the group and its streams.
+                        resources=[log_group.log_group_arn],
+                    )
+                ]
+            ),
+            "xray": iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(sid="WriteTraces", actions=xray_actions, resources=["*"])
+                ]
+            ),
+        }
+        if queue is not None:
+            # SSE-SQS encryption needs no KMS permission.
+            policies["sqs"] = iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(
+                        sid="ConsumeOwnQueue",
+                        actions=SQS_CONSUMER_ACTIONS,
+                        resources=[queue.queue_arn],
+                    )
+                ]
+            )
         # Every permission is written out here. The function gets an immutable view of the role,
         # so CDK adds nothing behind our back (no AWSLambdaBasicExecutionRole, no extra grants).
         role = iam.Role(
@@ -82,25 +123,7 @@ class ServiceStack(Stack):
             "FunctionRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Execution role of the {name} function (own logs, X-Ray writes only)",
-            inline_policies={
-                "logs": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            sid="WriteOwnLogs",
-                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                            # The log group's ARN ends in ":*": the group and its streams.
-                            resources=[log_group.log_group_arn],
-                        )
-                    ]
-                ),
-                "xray": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            sid="WriteTraces", actions=xray_actions, resources=["*"]
-                        )
-                    ]
-                ),
-            },
+            inline_policies=policies,
         )
         Validations.of(role).acknowledge(
             Acknowledgment(
@@ -113,7 +136,7 @@ class ServiceStack(Stack):
             )
         )
 
-        lambda_.DockerImageFunction(
+        function = lambda_.DockerImageFunction(
             self,
             "Function",
             function_name=name,
@@ -132,5 +155,140 @@ class ServiceStack(Stack):
             tracing=lambda_.Tracing.ACTIVE,
             role=role.without_policy_updates(),
             log_group=log_group,
+            # Lambda's JSON log format: the runtime writes each log record as a JSON object with
+            # its request id; the handler adds the X-Ray trace id (<package>/logs.py).
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.INFO,
             environment={"OTEL_SERVICE_NAME": name},
         )
+
+        if trigger == "rest-api":
+            self._rest_api(name, config, function)
+        elif trigger == "function-url":
+            # Callers sign requests with SigV4 (service "lambda") and need lambda:InvokeFunctionUrl
+            # and (URLs created since October 2025) lambda:InvokeFunction on this function; no
+            # resource policy is created.
+            url = function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+            CfnOutput(self, "FunctionUrl", value=url.url, description="The function URL")
+        elif queue is not None:
+            function.add_event_source(
+                event_sources.SqsEventSource(
+                    queue,
+                    batch_size=10,
+                    # The handler answers with batchItemFailures: only failed messages return.
+                    report_batch_item_failures=True,
+                )
+            )
+            CfnOutput(self, "QueueUrl", value=queue.queue_url, description="The function's queue")
+
+    def _queues(self, name: str, config: dict[str, Any]) -> sqs.Queue:
+        """The queue feeding the function and its dead-letter queue: SSE-SQS, TLS only."""
+        dead_letters = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            queue_name=f"{name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # Messages that failed maxReceiveCount times stay 14 days for inspection or redrive.
+            retention_period=Duration.days(14),
+        )
+        return sqs.Queue(
+            self,
+            "Queue",
+            queue_name=name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # Six times the function timeout (AWS's advice for event source mappings).
+            visibility_timeout=Duration.seconds(config["sqs_visibility_timeout"]),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=dead_letters, max_receive_count=config["sqs_max_receive_count"]
+            ),
+        )
+
+    def _rest_api(
+        self, name: str, config: dict[str, Any], function: lambda_.IFunction
+    ) -> apigateway.RestApi:
+        """POST /greetings with IAM authorization, X-Ray tracing on the stage (API Gateway's
+        segment parents the function's), JSON access logs, error execution logs, a throttle."""
+        access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            log_group_name=f"/aws/apigateway/{name}/access",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        api = apigateway.RestApi(
+            self,
+            "Api",
+            rest_api_name=name,
+            description=config["description"],
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # API Gateway logs to CloudWatch with ONE role per account and region, shared by
+            # every REST API there; without it a stage with logging fails to deploy. CDK creates
+            # it with the AWS managed policy AWS documents for it and keeps it when the stack is
+            # deleted (other APIs may log through it). If your account already has one managed
+            # elsewhere, set cloud_watch_role=False.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigateway.StageOptions(
+                stage_name="prod",
+                tracing_enabled=True,
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.custom(
+                    config["api_access_log_format"]
+                ),
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=False,
+                throttling_rate_limit=config["api_throttle_rate_limit"],
+                throttling_burst_limit=config["api_throttle_burst_limit"],
+            ),
+            default_method_options=apigateway.MethodOptions(
+                authorization_type=apigateway.AuthorizationType.IAM
+            ),
+        )
+        greetings = api.root.add_resource("greetings")
+        # One permission for API Gateway, scoped to this method; none for the console's test
+        # invocations.
+        greetings.add_method(
+            "POST", apigateway.LambdaIntegration(function, allow_test_invoke=False)
+        )
+        Validations.of(api).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-APIG2",
+                reason=(
+                    "Requests are validated by the handler, which answers 400 with the reason "
+                    "(see <package>/http_api.py and service.py); an API Gateway request "
+                    "validator would need a model duplicating those rules."
+                ),
+            ),
+            Acknowledgment(
+                id="AwsSolutions-APIG3",
+                reason=(
+                    "No AWS WAF web ACL by default: every method requires IAM (SigV4) "
+                    "authorization and the stage is throttled; associate a web ACL when the "
+                    "API is exposed to untrusted callers at scale."
+                ),
+            ),
+            Acknowledgment(
+                id=(
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AmazonAPIGatewayPushToCloudWatchLogs]"
+                ),
+                reason=(
+                    "API Gateway's account-level CloudWatch role serves every REST API in the "
+                    "account and region, so it must be able to write to any of their log groups; "
+                    "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it."
+                ),
+            ),
+            Acknowledgment(
+                id="AwsSolutions-COG4",
+                reason=(
+                    "The API uses IAM authorization (SigV4-signed callers with "
+                    "execute-api:Invoke), not a Cognito user pool authorizer."
+                ),
+            ),
+        )
+        CfnOutput(self, "ApiUrl", value=api.url_for_path("/greetings"), description="POST here")
+        return api
