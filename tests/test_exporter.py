@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -294,11 +295,13 @@ def exported(built: Built, moto_xray: str, tmp_path_factory) -> dict[str, Any]:
                     headers={"Content-Type": "application/json"},
                 )
                 try:
-                    with urllib.request.urlopen(request, timeout=5) as response:
+                    # A generous timeout: a resend after a slow answer would duplicate spans.
+                    with urllib.request.urlopen(request, timeout=60) as response:
                         assert response.status == 200
                     break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
+                except urllib.error.URLError as exc:  # only "refused": it is still starting
+                    refused = isinstance(exc.reason, ConnectionRefusedError)
+                    if not refused or time.monotonic() > deadline or proc.poll() is not None:
                         raise
                     time.sleep(0.2)  # the receiver is still starting
         # One document per span, two for a call without a parent (the service's segment too).

@@ -334,11 +334,10 @@ def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: 
     )
 
 
-def test_bad_event_is_a_400_with_the_error_on_the_segment(built, tmp_path: Path) -> None:
+def test_bad_request_is_a_400_with_the_error_on_the_segment(built, tmp_path: Path) -> None:
+    """The default trigger (REST API) with a body that is not JSON: the caller's error."""
     case = BY_ID["default"]
     b = built(case)
-    bad = tmp_path / "bad.json"
-    bad.write_text('["not", "an", "object"]')
     run = localrun(
         b.project,
         tmp_path,
@@ -348,20 +347,121 @@ def test_bad_event_is_a_400_with_the_error_on_the_segment(built, tmp_path: Path)
         "--image",
         case.image,
         "--event",
-        str(bad),
+        "events/bad-request.json",
         python=b.python,
     )
     assert run.proc.returncode == 0, run.output
     [invocation] = run.invocations()
     response = payload(invocation)
     assert response["statusCode"] == 400
-    assert json.loads(response["body"]) == {"error": "expected a JSON object, got list"}
+    assert json.loads(response["body"])["error"].startswith("the request body is not JSON")
     [docs] = run.traces().values()
-    handler = next(d for d in docs if d["name"] == SLUG)
-    assert handler.get("error") or handler.get("fault")
+    [handler] = docs  # the request never reached the business logic
+    assert handler["name"] == SLUG
+    assert handler["error"] is True and "fault" not in handler  # 4xx: the caller's error
+    assert handler["http"]["response"]["status"] == 400
     [cause] = handler["cause"]["exceptions"]
     assert cause["type"].endswith("BadEventError")
-    assert cause["message"] == "expected a JSON object, got list"
+    assert cause["message"].startswith("the request body is not JSON")
+    assert cause["stack"], cause  # the Python traceback, as frames
+
+
+# ------------------------------------------------------------------ per trigger, end to end
+
+TRIGGERS = {
+    "rest-api": BY_ID["default"],  # the default answers' trigger
+    "function-url": ImageCase("function-url", {"trigger": "function-url"}),
+    "sqs": ImageCase("sqs", {"trigger": "sqs"}),
+    "none": ImageCase("trigger-none", {"trigger": "none"}),
+}
+HTTP_ROUTES = {"rest-api": "/greetings", "function-url": "/"}
+
+
+def assert_logs_carry_the_trace(report: dict[str, Any], stdout: str) -> list[str]:
+    """Every line the function wrote is JSON with level, message, request id and the
+    invocation's X-Ray trace id; `make local` prints them beside the trace tree."""
+    [invocation] = report["invocations"]
+    logs = report["function_logs"]
+    assert logs, "the function wrote no JSON log line"
+    for record in logs:
+        assert record["level"] in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), record
+        assert record["requestId"], record
+        assert record["xrayTraceId"] == invocation["trace_id"], record
+        assert record["message"] in stdout, f"{record['message']!r} not printed"
+    assert "log lines of this trace" in stdout
+    return [record["message"] for record in logs]
+
+
+@pytest.mark.parametrize("trigger", list(TRIGGERS))
+def test_trigger_end_to_end(trigger: str, built, local_runs) -> None:
+    """`make local` with the trigger's own events/sample.json: its response format, its spans
+    in X-Ray, its log lines with the trace id."""
+    case = TRIGGERS[trigger]
+    proc, report, _ = local_runs(case)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    [invocation] = report["invocations"]
+    response = payload(invocation)
+    [trace] = report["traces"]
+    for raw in trace["documents"]:
+        assert_xray_document(raw)
+    docs = [json.loads(d) for d in trace["documents"]]
+    messages = assert_logs_carry_the_trace(report, proc.stdout)
+    if trigger in HTTP_ROUTES:
+        route = HTTP_ROUTES[trigger]
+        assert response["statusCode"] == 200
+        assert response["headers"]["Content-Type"] == "application/json"
+        assert json.loads(response["body"])["message"] == "Hello, OpenTelemetry!"
+        tree = assert_handler_trace(docs, invocation, SLUG, PACKAGE)
+        http = tree["handler"]["http"]
+        assert http["request"]["method"] == "POST"
+        assert http["request"]["url"].endswith(route)
+        assert http["response"]["status"] == 200
+        assert "greeted OpenTelemetry" in messages
+        assert f"POST {route} answered 200" in messages
+    elif trigger == "none":
+        assert response["statusCode"] == 200
+        assert_handler_trace(docs, invocation, SLUG, PACKAGE)
+        assert "greeted OpenTelemetry" in messages
+    else:
+        assert_sqs_batch(built(case).project, response, docs, invocation, messages)
+
+
+def assert_sqs_batch(
+    project: Path,
+    response: dict[str, Any],
+    docs: list[dict[str, Any]],
+    invocation: dict[str, Any],
+    messages: list[str],
+) -> None:
+    """Three messages, the second not JSON: one batchItemFailures entry, three links to the
+    producers' traces, the failure on its own span, the batch itself a success."""
+    records = json.loads((project / "events" / "sample.json").read_text())["Records"]
+    assert len(records) == 3
+    failed = records[1]["messageId"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": failed}]}
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        by_name.setdefault(doc["name"], []).append(doc)
+    [handler] = by_name[SLUG]
+    assert "type" not in handler and handler["parent_id"] == invocation["parent_id"]
+    assert not handler.get("fault") and not handler.get("error")  # the batch did not fail
+    [consumer] = [d for d in docs if d["name"].startswith("process ")]
+    assert consumer["type"] == "subsegment" and consumer["parent_id"] == handler["id"]
+    producers = {r["attributes"]["AWSTraceHeader"].split(";")[0][5:] for r in records}
+    assert {link["trace_id"] for link in consumer["links"]} == producers
+    assert len(consumer["links"]) == 3
+    spans = by_name[f"{PACKAGE}.record"]
+    assert len(spans) == 3
+    assert all(span["parent_id"] == consumer["id"] for span in spans)
+    [bad] = [span for span in spans if span.get("fault") or span.get("error")]
+    assert bad["metadata"]["default"]["messaging.message.id"] == failed
+    [cause] = bad["cause"]["exceptions"]
+    assert cause["type"].endswith("BadEventError")
+    assert cause["message"].startswith("the message body is not JSON")
+    assert len(by_name[f"{PACKAGE}.greet"]) == 2 and len(by_name["STS"]) == 2
+    assert "greeted Ada" in messages and "greeted Linus" in messages
+    assert any(m.startswith(f"message {failed} failed") for m in messages)
+    assert "batch of 3 messages processed, 1 failed" in messages
 
 
 # ------------------------------------------------------------------- SAM CLI's own local run

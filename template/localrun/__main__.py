@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import backend, project, traces
 from .errors import LocalRunError
@@ -17,8 +18,11 @@ from .standins import FAULT_MODES
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _print_traces(found: list[traces.Trace], show: int) -> int:
-    """Print the last ``show`` traces as trees; return the number of invalid documents."""
+def _print_traces(
+    found: list[traces.Trace], show: int, logs: list[dict[str, Any]] | None = None
+) -> int:
+    """Print the last ``show`` traces as trees, each with the function's log lines of that
+    trace (their xrayTraceId); return the number of invalid documents."""
     bad = 0
     for trace in found:
         for raw in trace.documents:
@@ -28,6 +32,11 @@ def _print_traces(found: list[traces.Trace], show: int) -> int:
                 print(f"  X-Ray would reject a document of {trace.id}: {'; '.join(problems)}")
     for trace in found[-show:] if show else []:
         print(traces.format_tree(trace))
+        lines = [r for r in logs or [] if r.get("xrayTraceId") == trace.id]
+        if lines:
+            print("  log lines of this trace (CloudWatch Logs, joined on xrayTraceId):")
+        for record in lines:
+            print(f"    {record.get('level', ''):<7} {record.get('message', '')}")
     return bad
 
 
@@ -116,7 +125,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         f"{len(result.invocations)} invocations"
         + (f" ({len(result.expected_trace_ids)} expected)" if args.xray_fault != "ok" else "")
     )
-    bad = _print_traces(result.traces, 1 if args.count + args.recover > 1 else len(result.traces))
+    bad = _print_traces(
+        result.traces, 1 if args.count + args.recover > 1 else len(result.traces), result.logs
+    )
     print(f"\nlogs of RIE, the extension and the function ({runner} runner): {result.log_path}")
     if args.report:
         print(f"report: {args.report}")

@@ -246,8 +246,7 @@ class DockerFunction:
     @staticmethod
     def _network(container: str) -> dict[str, Any]:
         """How a container is wired: its network mode and published ports."""
-        proc = docker("inspect", "--format", "{{json .HostConfig}}", container)
-        host = json.loads(proc.stdout)
+        host = json.loads(docker("inspect", container).stdout)[0]["HostConfig"]
         return {"network_mode": host.get("NetworkMode"), "ports": host.get("PortBindings") or {}}
 
     def exited(self) -> str | None:

@@ -149,12 +149,35 @@ def lambda_env(started: dict[str, Any], timeout_s: int) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         # The function's AWS SDK calls go to moto.
         "AWS_ENDPOINT_URL_STS": started["moto"],
+        # The IaC's LoggingConfig (JSON, INFO), as Lambda passes it to the runtime.
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
         # As SAM CLI sets it: collectors that use Lambda's Telemetry API (which RIE lacks) skip it.
         "AWS_SAM_LOCAL": "true",
         # The runtime's Runtime API goes through the agent's relay (runtime_layout.py).
         "LOCALRUN_RUNTIME_API": started["relay"],
         **started["collector_env"],
     }
+
+
+def function_logs(log_path: Path) -> list[dict[str, Any]]:
+    """The function's own log lines: one JSON object each (Lambda's JSON log format), as RIE
+    passed them on among its own and the extension's lines."""
+    out = []
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "level" in record and "message" in record:
+            out.append(record)
+    return out
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -181,6 +204,7 @@ class RunResult:
     shutdown_logged: bool = False
     sigterm_at: float | None = None
     stand_ins: dict[str, Any] = field(default_factory=dict)
+    logs: list[dict[str, Any]] = field(default_factory=list)
     isolation: dict[str, Any] = field(default_factory=dict)
     log_path: str = ""
 
@@ -233,6 +257,7 @@ class RunResult:
             "front_requests": self.stand_ins.get("front_requests", []),
             "otlp": self.stand_ins.get("otlp", {}),
             "relayed_trace_headers": self.stand_ins.get("relayed_trace_headers"),
+            "function_logs": self.logs,
             "network": {
                 "interfaces": self.stand_ins.get("network_interfaces", []),
                 "containers": self.isolation,
@@ -388,6 +413,7 @@ def run(
         result.rie_exit_code, result.shutdown_ms = stopped.exit_code, stopped.shutdown_ms
         result.sigterm_at, result.killed = stopped.sigterm_at, stopped.killed
         result.shutdown_logged = "SHUTDOWN" in function.log_path.read_text(errors="replace")
+        result.logs = function_logs(function.log_path)
         if result.expected_trace_ids:
             _traces(agent, result.expected_trace_ids, since, trace_wait_s)
         # One lookup of every invocation's trace (a fault phase's may have arrived too).

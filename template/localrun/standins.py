@@ -324,6 +324,14 @@ def decode_spans(request: Any) -> list[dict[str, Any]]:
                             }
                             for ev in span.events
                         ],
+                        "links": [
+                            {
+                                "trace_id": link.trace_id.hex(),
+                                "span_id": link.span_id.hex(),
+                                "attributes": attributes(link.attributes),
+                            }
+                            for link in span.links
+                        ],
                         "resource": resource,
                         "scope": ss.scope.name,
                     }
@@ -399,6 +407,15 @@ def segment_document(span: dict[str, Any]) -> dict[str, Any]:
             exceptions = [{"id": span["span_id"], "message": span["status"]["message"]}]
         if exceptions:
             doc["cause"] = {"exceptions": exceptions}
+    if span["links"]:
+        doc["links"] = [
+            {
+                "trace_id": f"1-{link['trace_id'][:8]}-{link['trace_id'][8:]}",
+                "id": link["span_id"],
+                **({"attributes": link["attributes"]} if link["attributes"] else {}),
+            }
+            for link in span["links"][:20]  # X-Ray keeps at most 20 links
+        ]
     if attrs:
         doc["metadata"] = {"default": attrs}
     return doc
