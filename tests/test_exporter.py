@@ -316,7 +316,7 @@ def exported(built: Built, moto_xray: str, tmp_path_factory) -> dict[str, Any]:
         documents: list[str] = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            documents = read_back(xray)
+            documents = read_back(xray, sent_trace_ids(sent))
             if len(documents) >= span_count:
                 break
             time.sleep(0.5)
@@ -335,13 +335,20 @@ def exported(built: Built, moto_xray: str, tmp_path_factory) -> dict[str, Any]:
     return {"sent": sent, "documents": documents, "log": output}
 
 
-def read_back(xray: Any) -> list[str]:
+def sent_trace_ids(sent: dict[str, dict[str, Any]]) -> set[str]:
+    hex_ids = {s["traceId"] for shape in sent.values() for s in spans_of(shape)}
+    return {f"1-{t[:8]}-{t[8:]}" for t in hex_ids}
+
+
+def read_back(xray: Any, trace_ids: set[str]) -> list[str]:
+    """The documents of ``trace_ids``: moto's backends are per process, so another test's
+    server in this pytest worker may hold traces too."""
     now = time.time()
     ids: list[str] = []
     kwargs: dict[str, Any] = {"StartTime": now - 3600, "EndTime": now + 60}
     while True:
         page = xray.get_trace_summaries(**kwargs)
-        ids += [s["Id"] for s in page.get("TraceSummaries", [])]
+        ids += [s["Id"] for s in page.get("TraceSummaries", []) if s["Id"] in trace_ids]
         if not page.get("NextToken"):
             break
         kwargs["NextToken"] = page["NextToken"]
