@@ -20,6 +20,7 @@ wrapper runs (RIE drops the invocation's trace header; see runtime_layout.TRACE_
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -170,6 +171,7 @@ class DockerFunction:
         self.container_id: str | None = None
         self._logs: subprocess.Popen[bytes] | None = None
         self.isolation: dict[str, Any] = {}
+        self.compile_site(build_dir / "local" / "agent-compile.log")
 
     @property
     def platform(self) -> str:
@@ -179,12 +181,17 @@ class DockerFunction:
         return ["--label", f"localrun.run={self.run_id}", "--label", "localrun=1"]
 
     def agent_command(
-        self, network: tuple[str, ...] = ("--network", "none")
+        self, network: tuple[str, ...] = ("--network", "none"), *, compile_site: bool = False
     ) -> tuple[list[str], Path]:
         """The agent in a container of the function's image (its Python), owning the network
-        namespace the function's container joins (or on ``network``)."""
+        namespace the function's container joins (or on ``network``). ``compile_site``: with
+        its packages writable, as this user, so the image's Python leaves .pyc files there."""
         self.cidfile.unlink(missing_ok=True)
         exe = shutil.which("docker") or "docker"
+        if compile_site:
+            site = ["--user", f"{os.getuid()}:{os.getgid()}", "-v", f"{self.site}:{MOUNT}/site"]
+        else:
+            site = ["-e", "PYTHONDONTWRITEBYTECODE=1", "-v", f"{self.site}:{MOUNT}/site:ro"]
         return [
             exe, "run", "-i", "--rm",
             "--cidfile", str(self.cidfile),
@@ -193,13 +200,31 @@ class DockerFunction:
             *self._label(),
             "--entrypoint", "python3",
             "-e", f"PYTHONPATH={MOUNT}/code:{MOUNT}/site",
-            "-e", "PYTHONDONTWRITEBYTECODE=1",
             "-e", "PYTHONUNBUFFERED=1",
             "-v", f"{self.root / 'localrun'}:{MOUNT}/code/localrun:ro",
-            "-v", f"{self.site}:{MOUNT}/site:ro",
+            *site,
             self.image,
             "-m", "localrun.agent",
         ], self.root  # fmt: skip
+
+    def compile_site(self, log_path: Path) -> None:
+        """Once per package directory: start an agent with its packages writable, so the
+        image's Python byte-compiles what a run imports (moto, flask, botocore, ...). Without
+        .pyc files an agent needs a minute to start under CPU emulation; with them, seconds."""
+        marker = self.site / ".byte-compiled"
+        if marker.is_file():
+            return
+        from .run import AgentProcess
+
+        _log(f"byte-compiling the local stand-ins' packages with {self.image}'s Python (once)")
+        command, cwd = self.agent_command(compile_site=True)
+        agent = AgentProcess(command, cwd, log_path)
+        try:
+            agent.call("start", timeout=600, exporter="xray-otlp", region=project.AWS_REGION)
+        finally:
+            agent.close()
+            self.close()
+        marker.write_text(self.image + "\n")
 
     def environment(self) -> dict[str, str]:
         env = {"AWS_LAMBDA_EXEC_WRAPPER": f"{MOUNT}/trace-header-wrapper"}

@@ -24,7 +24,7 @@ from .standins import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 
 FAKE_SESSION_TOKEN = "localrun-session-token"
 # Generous: under CPU emulation (an arm64 image on x86_64) the agent's Python starts slowly.
-AGENT_START_S = 180.0
+AGENT_START_S = 300.0
 FUNCTION_LISTEN_S = 120.0
 
 
@@ -338,6 +338,7 @@ def run(
         agent = AgentProcess(command, cwd, build_dir / "local" / "agent.log")
         started = agent.call(
             "start",
+            timeout=AGENT_START_S,
             exporter=project.TRACE_EXPORTER,
             region=project.AWS_REGION,
             runtime_api=function.runtime_api_address,

@@ -67,7 +67,7 @@ class MotoServer:
         self.endpoint = ""  # for this process
         self.advertised = ""  # for the function (its name for this machine)
 
-    def start(self, timeout: float = 60.0) -> str:
+    def start(self, timeout: float = 240.0) -> str:  # minutes under CPU emulation
         from .net import free_port
 
         port = free_port()
