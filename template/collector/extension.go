@@ -43,6 +43,7 @@ type lifecycle struct {
 	configURI    string
 	client       *extensionClient
 	newCollector func() (collectorService, error)
+	onRunning    func() // called once the collector runs (may be nil)
 	now          func() time.Time
 	logf         func(format string, args ...any)
 }
@@ -57,6 +58,7 @@ func runExtension(name string) int {
 		return 1
 	}
 	uri := configURI()
+	gcRunning := gcSettings(os.Getenv)
 	l := &lifecycle{
 		name:      name,
 		client:    newExtensionClient(runtimeAPI, name),
@@ -64,8 +66,9 @@ func runExtension(name string) int {
 		newCollector: func() (collectorService, error) {
 			return otelcol.NewCollector(collectorSettings(name, uri))
 		},
-		now:  time.Now,
-		logf: logger,
+		onRunning: gcRunning,
+		now:       time.Now,
+		logf:      logger,
 	}
 	return l.run(context.Background())
 }
@@ -94,6 +97,9 @@ func (l *lifecycle) run(ctx context.Context) int {
 	go func() { runDone <- col.Run(ctx) }()
 	if err := waitRunning(ctx, col, runDone); err != nil {
 		return l.failStart(ctx, err)
+	}
+	if l.onRunning != nil {
+		l.onRunning()
 	}
 	l.logf("collector running; waiting for Lambda events")
 

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"math"
+	"runtime/debug"
+	"strconv"
+	"strings"
+)
+
+// Go's garbage collector settings for the extension (not for the CLI).
+//
+//   - During start the collector allocates a few MB that are all garbage once
+//     it runs (configuration maps decoded, copied and re-encoded). A collection
+//     in the middle of that costs CPU the function's own init is waiting for
+//     (a 128 MB function has ~1/14 of a vCPU), so collection is off until the
+//     collector is running, bounded by the memory limit below.
+//   - A soft memory limit of 1/8 of the function's memory
+//     (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB): the collector shares that
+//     memory with the function, so under a burst it collects harder rather
+//     than pushing the function towards an out-of-memory kill. 16 MB for a
+//     128 MB function, well above the ~5 MB heap it normally holds.
+//
+// GOGC and GOMEMLIMIT in the environment take precedence, as in any Go program.
+
+const (
+	memorySizeEnv = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+	// memoryShare is the fraction of the function's memory the collector's
+	// heap is kept under.
+	memoryShare = 8
+	// startLimit bounds the heap while collection is off and the function's
+	// memory size is unknown.
+	startLimit = 64 << 20
+)
+
+// memoryLimit is the soft limit for a function of memorySize MB ("" or
+// invalid: none).
+func memoryLimit(memorySize string) (int64, bool) {
+	mb, err := strconv.ParseInt(strings.TrimSpace(memorySize), 10, 64)
+	if err != nil || mb <= 0 || mb > math.MaxInt64>>20 {
+		return 0, false
+	}
+	return mb << 20 / memoryShare, true
+}
+
+// gcSettings applies the start-up settings and returns the function that
+// applies the steady-state ones once the collector is running.
+func gcSettings(getenv func(string) string) (running func()) {
+	var restore []func()
+	if getenv("GOMEMLIMIT") == "" {
+		if limit, ok := memoryLimit(getenv(memorySizeEnv)); ok {
+			debug.SetMemoryLimit(limit)
+		} else if getenv("GOGC") == "" {
+			// Only while collection is off: without a known memory size there
+			// is no limit afterwards, as in any Go program.
+			debug.SetMemoryLimit(startLimit)
+			restore = append(restore, func() { debug.SetMemoryLimit(math.MaxInt64) })
+		}
+	}
+	if getenv("GOGC") == "" {
+		percent := debug.SetGCPercent(-1)
+		restore = append(restore, func() { debug.SetGCPercent(percent) })
+	}
+	return func() {
+		for _, f := range restore {
+			f()
+		}
+	}
+}
