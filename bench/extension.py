@@ -85,6 +85,7 @@ EXIT_TIMEOUT_S = 5.0
 class Built:
     component_set: str
     side: str
+    project: Path
     binary: Path
     config: Path
     binary_bytes: int
@@ -129,10 +130,12 @@ def level9_zip_bytes(files: dict[str, Path]) -> int:
     return len(buffer.getvalue())
 
 
-def build(template: Path, component_set: str, side: str, work: Path) -> Built:
+def build(template: Path, component_set: str, side: str, work: Path, **answers_extra: str) -> Built:
+    """Render the service and build its layer with the project's own layer build."""
     project = work / f"{component_set}-{side}" / "svc"
     answers = {"project_name": "Order Service", "project_slug": "order-service",
-               "trace_exporter": component_set, "architecture": "x86_64"}  # fmt: skip
+               "trace_exporter": component_set, "architecture": "x86_64",
+               **answers_extra}  # fmt: skip
     with contextlib.redirect_stdout(io.StringIO()):
         render(template, project, answers)
     out = project / "build"
@@ -154,7 +157,7 @@ def build(template: Path, component_set: str, side: str, work: Path) -> Built:
     zipped = level9_zip_bytes(
         {"extensions/collector": binary, "collector-config/config.yaml": config}
     )
-    return Built(component_set, side, binary, config, binary.stat().st_size, zipped)
+    return Built(component_set, side, project, binary, config, binary.stat().st_size, zipped)
 
 
 # ------------------------------------------------------------------------------ one trial

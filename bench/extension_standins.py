@@ -3,6 +3,8 @@
 - `ExtensionsAPI`: the Lambda Extensions API (2020-01-01) as an extension sees it: register,
   event/next (held until the benchmark asks for SHUTDOWN), init/error and exit/error. It notes
   when each call arrives on the benchmark's clock (time.perf_counter).
+- `STSStandIn`: STS GetCallerIdentity, the one AWS call the template's handler makes
+  (bench/python_overhead.py points AWS_ENDPOINT_URL_STS at it).
 - `ExportSink`: where the collector's exporter sends: X-Ray's PutTraceSegments
   (`POST /TraceSegments`, what the awsxray exporter calls) and OTLP/HTTP (`POST /v1/traces`,
   what xray-otlp's otlp_http exporter calls). It counts the spans that arrive, so a run proves
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +33,12 @@ class _Server(ThreadingHTTPServer):
 
 class _Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in separate writes: without this, Nagle's algorithm and the
+        # client's delayed ACK can hold a reply back ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -190,3 +199,30 @@ class _SinkHandler(_Quiet):
             with sink.lock:
                 sink.unexpected.append(self.path)
             self._reply(404)
+
+
+_IDENTITY = (
+    b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+    b"<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/bench</Arn>"
+    b"<UserId>AIDABENCH</UserId><Account>123456789012</Account></GetCallerIdentityResult>"
+    b"<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000000</RequestId>"
+    b"</ResponseMetadata></GetCallerIdentityResponse>"
+)
+
+
+class STSStandIn(_Background):
+    def __init__(self) -> None:
+        super().__init__(_STSHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class _STSHandler(_Quiet):
+    def do_POST(self) -> None:
+        body = self._body()
+        if b"Action=GetCallerIdentity" not in body:
+            self._reply(400, b"<Error><Code>Bench.Unsupported</Code></Error>")
+            return
+        self._reply(200, _IDENTITY, {"Content-Type": "text/xml"})

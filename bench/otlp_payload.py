@@ -1,11 +1,12 @@
 """OTLP/HTTP protobuf bodies shaped like the template's function sends them, and span counting.
 
 `trace_request()` encodes one ExportTraceServiceRequest holding the 3-span trace an invocation
-of the rendered handler produces (the aws-lambda instrumentation's SERVER span, the service's
-`greet` span, botocore's STS GetCallerIdentity CLIENT span), with the resource attributes the
-AwsLambdaResourceDetector adds. Ids follow the X-Ray id generator (epoch-seconds prefix), so the
-awsxray exporter converts them as it would in Lambda. Hand-encoded (protobuf wire format) so the
-benchmark needs no protobuf package; `count_spans()` walks the same format back.
+of the rendered handler produces (the aws-lambda instrumentation's SERVER span, named after the
+function; the service's `greet` span; botocore's STS GetCallerIdentity CLIENT span), with the
+resource attributes the AwsLambdaResourceDetector adds. Ids follow the X-Ray id generator
+(epoch-seconds prefix), so the awsxray exporter converts them as it would in Lambda.
+Hand-encoded (protobuf wire format) so the benchmark needs no protobuf package; `count_spans()`
+walks the same format back.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def trace_request(now_ns: int | None = None) -> bytes:
     handler, greet, sts = os.urandom(8), os.urandom(8), os.urandom(8)
     request_id = os.urandom(16).hex()
     handler_span = _span(
-        trace_id, handler, b"", "app.lambda_handler", SERVER, start, end,
+        trace_id, handler, b"", "order-service", SERVER, start, end,
         {
             "faas.invocation_id": request_id,
             "cloud.account.id": "123456789012",
