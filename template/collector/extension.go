@@ -58,7 +58,7 @@ func runExtension(name string) int {
 		return 1
 	}
 	uri := configURI()
-	gcRunning := gcSettings(os.Getenv)
+	settleRuntime := runtimeSettings(os.Getenv)
 	l := &lifecycle{
 		name:      name,
 		client:    newExtensionClient(runtimeAPI, name),
@@ -66,7 +66,7 @@ func runExtension(name string) int {
 		newCollector: func() (collectorService, error) {
 			return otelcol.NewCollector(collectorSettings(name, uri))
 		},
-		onRunning: gcRunning,
+		onRunning: settleRuntime,
 		now:       time.Now,
 		logf:      logger,
 	}

@@ -2,9 +2,33 @@ package main
 
 import (
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
+
+func TestProcsFollowTheFunctionsCPUShare(t *testing.T) {
+	cases := map[string]struct {
+		size string
+		cpus int
+		want int
+	}{
+		"128 MB":            {"128", 2, 1},
+		"1769 MB: one vCPU": {"1769", 2, 1},
+		"1770 MB":           {"1770", 2, 2},
+		"10240 MB, 6 vCPUs": {"10240", 6, 6},
+		"10240 MB, 2 CPUs":  {"10240", 2, 2},
+		"unknown":           {"", 2, 0},
+		"not a number":      {"big", 2, 0},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := procsFor(tc.size, tc.cpus); got != tc.want {
+				t.Errorf("procsFor(%q, %d) = %d, want %d", tc.size, tc.cpus, got, tc.want)
+			}
+		})
+	}
+}
 
 func TestMemoryLimitIsAnEighthOfTheFunctionMemory(t *testing.T) {
 	cases := map[string]struct {
@@ -37,11 +61,13 @@ func currentGC() (percent int, limit int64) {
 	return percent, debug.SetMemoryLimit(-1)
 }
 
-func TestGCSettings(t *testing.T) {
+func TestRuntimeSettings(t *testing.T) {
 	percent, limit := currentGC()
+	procs := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() {
 		debug.SetGCPercent(percent)
 		debug.SetMemoryLimit(limit)
+		runtime.GOMAXPROCS(procs)
 	})
 	env := func(vars map[string]string) func(string) string {
 		return func(k string) string { return vars[k] }
@@ -60,7 +86,7 @@ func TestGCSettings(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			debug.SetGCPercent(100)
 			debug.SetMemoryLimit(math.MaxInt64)
-			running := gcSettings(env(tc.env))
+			running := runtimeSettings(env(tc.env))
 			if p, l := currentGC(); p != tc.startPercent || l != tc.startLimit {
 				t.Errorf("at start: GC percent %d, limit %d; want %d, %d", p, l, tc.startPercent, tc.startLimit)
 			}
