@@ -1,6 +1,6 @@
 """Cold start, warm latency and collector memory of the rendered function, side by side.
 
-    .venv/bin/python bench/cold_start.py [--cold-repeat 5] [--warm 1000]
+    .venv/bin/python bench/cold_start.py [--cold-repeat 5] [--warm 1000] [--base REV]
 
 Renders one service per exporter (Python 3.11, x86_64, the layer built by the post-copy hook)
 and runs it under the Lambda Runtime Interface Emulator through the project's own `localrun`
@@ -13,6 +13,9 @@ and runs it under the Lambda Runtime Interface Emulator through the project's ow
 - auto-instrument baseline: the bare handler instrumented the way upstream's Python layer does
   it, `opentelemetry-instrument` with entry-point auto-discovery behind an exec wrapper that
   swaps _HANDLER for an otel_wrapper module, sending to this template's collector (awsxray).
+
+With --base REV, the instrumented function of commit REV (rendered from `git archive REV`, its own
+layer) runs too, per exporter, in the same rotation: before and after in one run.
 
 Cold start = RIE process start to the first response; RIE's "INIT REPORT" duration is recorded
 too. Warm = the invocations after the first, back to back. The runs alternate: --cold-repeat
@@ -222,14 +225,12 @@ def summarize(samples: dict[str, Any], name: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- driver
 
 
-def render_projects(tmp: Path) -> dict[str, Path]:
+def render_projects(repo: Path, dest_root: Path) -> dict[str, Path]:
     from render import render
-    from template_repo import snapshot
 
-    repo = snapshot(tmp / "template")
     projects = {}
     for exporter in EXPORTERS:
-        dest = tmp / exporter / "svc"
+        dest = dest_root / exporter / "svc"
         answers = {
             "project_name": "Order Service",
             "project_slug": "order-service",
@@ -263,6 +264,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cold-repeat", type=int, default=5)
     parser.add_argument("--warm", type=int, default=1000)
+    parser.add_argument(
+        "--base",
+        help="also run the instrumented function of this commit (e.g. main), alternating with "
+        "the working tree's, as base_instrumented_<exporter>",
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--variants", default="", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -277,39 +283,48 @@ def main() -> int:
     started = time.perf_counter()
     tools = ROOT / ".cache" / "localrun-tools"
     tools.mkdir(parents=True, exist_ok=True)
-    samples: dict[tuple[str, str], dict[str, Any]] = {}
+    samples: dict[tuple[str, str, str], dict[str, Any]] = {}
     chunk = -(-args.warm // args.cold_repeat)  # warm invocations per environment
     with tempfile.TemporaryDirectory() as tmp:
-        projects = render_projects(Path(tmp))
-        python = dev_python(projects["awsxray"])
-        plan = [("awsxray", "bare"), ("awsxray", "instrumented"),
-                ("awsxray", "auto_instrument_baseline"), ("xray-otlp", "instrumented")]  # fmt: skip
+        from extension import resolve_base, template_at
+        from template_repo import snapshot
+
+        sides = {"new": render_projects(snapshot(Path(tmp) / "template"), Path(tmp) / "new")}
+        if args.base:
+            base_repo = template_at(resolve_base(args.base), Path(tmp) / "template-base")
+            sides["base"] = render_projects(base_repo, Path(tmp) / "base")
+        python = dev_python(sides["new"]["awsxray"])
+        plan = [("new", "awsxray", "bare"), ("new", "awsxray", "instrumented"),
+                ("new", "awsxray", "auto_instrument_baseline"),
+                ("new", "xray-otlp", "instrumented")]  # fmt: skip
+        if args.base:
+            plan += [("base", e, "instrumented") for e in EXPORTERS]
         # Round-robin, one new environment per variant per round, the order rotated from round
         # to round: load on the (shared) machine drifts over minutes, and running one variant's
         # repeats back to back turned that drift into differences between variants.
         for rnd in range(args.cold_repeat):
             shift = rnd % len(plan)
-            for exporter, variant in plan[shift:] + plan[:shift]:
-                part = Path(tmp) / f"{exporter}-{variant}.json"
+            for side, exporter, variant in plan[shift:] + plan[:shift]:
+                part = Path(tmp) / f"{side}-{exporter}-{variant}.json"
                 proc = subprocess.run(
                     [
                         str(python), str(Path(__file__).resolve()),
-                        "--worker", str(projects[exporter]), "--out", str(part),
+                        "--worker", str(sides[side][exporter]), "--out", str(part),
                         "--variants", variant, "--warm", str(chunk),
                     ],
                     env={**os.environ, "LOCALRUN_TOOLS_DIR": str(tools)},
                     timeout=3600,
                 )  # fmt: skip
                 if proc.returncode != 0:
-                    raise SystemExit(f"the {exporter} {variant} worker failed ({proc.returncode})")
-                merge(
-                    samples.setdefault((exporter, variant), {}),
-                    json.loads(part.read_text())[variant],
-                )
+                    raise SystemExit(f"the {side} {exporter} {variant} worker failed")
+                data = json.loads(part.read_text())[variant]
+                merge(samples.setdefault((side, exporter, variant), {}), data)
             print(f"[bench] round {rnd + 1}/{args.cold_repeat} done", file=sys.stderr)
     results: dict[str, dict[str, Any]] = {}
-    for (exporter, variant), data in samples.items():
-        results.setdefault(exporter, {})[variant] = summarize(data, variant)
+    base_results: dict[str, dict[str, Any]] = {}
+    for (side, exporter, variant), data in samples.items():
+        target = results if side == "new" else base_results
+        target.setdefault(exporter, {})[variant] = summarize(data, variant)
 
     bare = results["awsxray"]["bare"]
     baseline = results["awsxray"]["auto_instrument_baseline"]
@@ -317,6 +332,7 @@ def main() -> int:
         "bare": bare,
         **{f"instrumented_{e}": results[e]["instrumented"] for e in EXPORTERS},
         "auto_instrument_baseline": baseline,
+        **{f"base_instrumented_{e}": base_results[e]["instrumented"] for e in base_results},
     }
 
     def minus(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
@@ -331,7 +347,7 @@ def main() -> int:
 
     payload = {
         "command": f"python bench/cold_start.py --cold-repeat {args.cold_repeat} "
-        f"--warm {args.warm}",
+        f"--warm {args.warm}" + (f" --base {args.base}" if args.base else ""),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}",
         "function": f"order-service, Python {PYTHON_VERSION}, x86_64, 512 MB (not enforced)",
@@ -351,6 +367,16 @@ def main() -> int:
         "baseline": BASELINE_NOTE,
         "variants": variants,
         "instrumented_minus_bare": {e: minus(results[e]["instrumented"], bare) for e in EXPORTERS},
+        **(
+            {
+                "base_instrumented_minus_bare": {
+                    e: minus(base_results[e]["instrumented"], bare) for e in base_results
+                },
+                "base": resolve_base(args.base)[:12],
+            }
+            if args.base
+            else {}
+        ),
         "auto_instrument_baseline_minus_instrumented": minus(
             baseline, results["awsxray"]["instrumented"]
         ),
