@@ -357,7 +357,8 @@ def main() -> int:
             "zipped_bytes": round(new["zipped_bytes"] / old["zipped_bytes"], 3),
         }
     head = git(ROOT, "rev-parse", "--short", "HEAD").strip()
-    dirty = bool(git(ROOT, "status", "--porcelain", "--", "template", "bench").strip())
+    sources = ("template", "bench", ":!bench/results")
+    dirty = bool(git(ROOT, "status", "--porcelain", "--", *sources).strip())
     payload = {
         "command": f"python bench/extension.py --runs {args.runs} --posts {args.posts}"
         + (f" --base {args.base}" if args.base else ""),
