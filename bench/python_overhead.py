@@ -69,7 +69,9 @@ from toolenv import tool_venv, venv_bin  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "handler_worker.py"
 SIDES = ("base", "new")
-GOALS = {"init_overhead_ms": 60.0, "warm_p50_overhead_ms": 1.0, "warm_p99_overhead_ms": 3.0}
+# The targets, applied to the function's share: a cold start is init plus the first
+# invocation (the extension starts beside it, bench/extension.py).
+GOALS = {"cold_overhead_ms": 60.0, "warm_p50_overhead_ms": 1.0, "warm_p99_overhead_ms": 3.0}
 
 
 def runtime_python(project: Path) -> Path:
@@ -240,14 +242,15 @@ def main() -> int:
     bare = variants["bare"]
 
     def minus_bare(v: dict[str, Any]) -> dict[str, float]:
+        init = v["init_ms"]["median"] - bare["init_ms"]["median"]
+        first = v["first_invocation_ms"]["median"] - bare["first_invocation_ms"]["median"]
         return {
-            "init_overhead_ms": round(v["init_ms"]["median"] - bare["init_ms"]["median"], 1),
+            "cold_overhead_ms": round(init + first, 1),
+            "init_overhead_ms": round(init, 1),
             "init_cpu_overhead_ms": round(
                 v["init_cpu_ms"]["median"] - bare["init_cpu_ms"]["median"], 1
             ),
-            "first_invocation_overhead_ms": round(
-                v["first_invocation_ms"]["median"] - bare["first_invocation_ms"]["median"], 1
-            ),
+            "first_invocation_overhead_ms": round(first, 1),
             "warm_p50_overhead_ms": round(v["warm_ms"]["p50"] - bare["warm_ms"]["p50"], 3),
             "warm_p99_overhead_ms": round(v["warm_ms"]["p99"] - bare["warm_ms"]["p99"], 3),
         }
