@@ -1,6 +1,6 @@
 """Cold start, warm latency and collector memory of the rendered function, side by side.
 
-    .venv/bin/python bench/cold_start.py [--cold-repeat 5] [--warm 1000]
+    .venv/bin/python bench/cold_start.py [--cold-repeat 5] [--warm 1000] [--base REV]
 
 Renders one service per exporter (Python 3.11, x86_64, the layer built by the post-copy hook)
 and runs it under the Lambda Runtime Interface Emulator through the project's own `localrun`
@@ -14,9 +14,14 @@ and runs it under the Lambda Runtime Interface Emulator through the project's ow
   it, `opentelemetry-instrument` with entry-point auto-discovery behind an exec wrapper that
   swaps _HANDLER for an otel_wrapper module, sending to this template's collector (awsxray).
 
-Cold start = RIE process start to the first response (each of --cold-repeat runs is a new
-execution environment); RIE's "INIT REPORT" duration is recorded too. Warm = --warm invocations
-after the first, back to back. Collector peak RSS = VmHWM of /opt/extensions/collector at the end
+With --base REV, the instrumented function of commit REV (rendered from `git archive REV`, its own
+layer) runs too, per exporter, in the same rotation: before and after in one run.
+
+Cold start = RIE process start to the first response; RIE's "INIT REPORT" duration is recorded
+too. Warm = the invocations after the first, back to back. The runs alternate: --cold-repeat
+rounds, each starting one new execution environment per variant (the order rotated from round
+to round), whose first invocation is that round's cold sample and whose next --warm/rounds
+invocations are warm samples. Collector peak RSS = VmHWM of /opt/extensions/collector at the end
 of the warm run. Writes bench/results/cold_start.json.
 
 The work runs in the rendered project's dev environment (its requirements-dev.txt, the venv
@@ -135,7 +140,7 @@ def init_duration_ms(log_path: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def worker(project: Path, cold_repeat: int, warm: int, variants: list[str]) -> dict[str, Any]:
+def worker(project: Path, warm: int, variants: list[str]) -> dict[str, Any]:
     """Runs inside the project's dev venv, with the project's localrun importable."""
     os.chdir(project)
     sys.path.insert(0, str(project))
@@ -170,49 +175,62 @@ def worker(project: Path, cold_repeat: int, warm: int, variants: list[str]) -> d
     }  # fmt: skip
     out: dict[str, Any] = {}
     for name in variants:
-        kwargs = {"trace_wait_s": 10.0, **setups[name]}
-        cold, init = [], []
-        for _ in range(cold_repeat):
-            result = run(project, build, [event], count=1, **kwargs)
-            assert result.invocations[0].status == 200, result.invocations[0]
-            cold.append(result.cold_start_ms)
-            init.append(init_duration_ms(result.log_path))
-        started = time.perf_counter()
-        result = run(project, build, [event], count=warm + 1, **kwargs)
-        wall = time.perf_counter() - started
-        latencies = result.latencies("healthy")
-        bodies = {json.loads(i.body)["statusCode"] for i in result.invocations}
+        # One new execution environment: its first invocation is the cold sample, the rest warm.
+        result = run(project, build, [event], count=warm + 1, trace_wait_s=10.0, **setups[name])
+        assert result.invocations[0].status == 200, result.invocations[0]
         entry: dict[str, Any] = {
-            "cold_start_ms": summary(cold),
-            "init_duration_ms": summary([i for i in init if i is not None]),
-            "warm_ms": {
-                "p50": round(percentile(latencies, 50), 3),
-                "p99": round(percentile(latencies, 99), 3),
-                "mean": round(statistics.fmean(latencies), 3),
-                "invocations": len(latencies),
-            },
-            "warm_run_wall_s": round(wall, 1),
-            "status_codes": sorted(bodies),
+            "cold_start_ms": [result.cold_start_ms],
+            "init_duration_ms": [d for d in [init_duration_ms(result.log_path)] if d is not None],
+            "warm_ms": result.latencies("healthy"),
+            "status_codes": sorted({json.loads(i.body)["statusCode"] for i in result.invocations}),
         }
         if name != "bare":
-            entry["collector_peak_rss_mib"] = round((result.collector_peak_kb or 0) / 1024, 1)
-            entry["traces_read_back"] = f"{len(result.traces)}/{len(result.invocations)}"
+            entry["collector_peak_kib"] = [result.collector_peak_kb or 0]
+            entry["traces"] = [len(result.traces), len(result.invocations)]
         out[name] = entry
-        print(f"[bench] {answers.TRACE_EXPORTER} {name}: {json.dumps(entry)}", file=sys.stderr)
     return out
+
+
+def merge(into: dict[str, Any], part: dict[str, Any]) -> None:
+    """Add one environment's samples to a variant's."""
+    for key, values in part.items():
+        if key == "status_codes":
+            into[key] = sorted(set(into.get(key, [])) | set(values))
+        elif key == "traces":
+            found, sent = into.get(key, [0, 0])
+            into[key] = [found + values[0], sent + values[1]]
+        else:
+            into.setdefault(key, []).extend(values)
+
+
+def summarize(samples: dict[str, Any], name: str) -> dict[str, Any]:
+    warm = samples["warm_ms"]
+    entry: dict[str, Any] = {
+        "cold_start_ms": summary(samples["cold_start_ms"]),
+        "init_duration_ms": summary(samples["init_duration_ms"]),
+        "warm_ms": {
+            "p50": round(percentile(warm, 50), 3),
+            "p99": round(percentile(warm, 99), 3),
+            "mean": round(statistics.fmean(warm), 3),
+            "invocations": len(warm),
+        },
+        "status_codes": samples["status_codes"],
+    }
+    if name != "bare":
+        entry["collector_peak_rss_mib"] = round(max(samples["collector_peak_kib"]) / 1024, 1)
+        entry["traces_read_back"] = "{}/{}".format(*samples["traces"])
+    return entry
 
 
 # -------------------------------------------------------------------------------- driver
 
 
-def render_projects(tmp: Path) -> dict[str, Path]:
+def render_projects(repo: Path, dest_root: Path) -> dict[str, Path]:
     from render import render
-    from template_repo import snapshot
 
-    repo = snapshot(tmp / "template")
     projects = {}
     for exporter in EXPORTERS:
-        dest = tmp / exporter / "svc"
+        dest = dest_root / exporter / "svc"
         answers = {
             "project_name": "Order Service",
             "project_slug": "order-service",
@@ -246,12 +264,17 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cold-repeat", type=int, default=5)
     parser.add_argument("--warm", type=int, default=1000)
+    parser.add_argument(
+        "--base",
+        help="also run the instrumented function of this commit (e.g. main), alternating with "
+        "the working tree's, as base_instrumented_<exporter>",
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--variants", default="", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        data = worker(args.worker, args.cold_repeat, args.warm, args.variants.split(","))
+        data = worker(args.worker, args.warm, args.variants.split(","))
         args.out.write_text(json.dumps(data))
         return 0
 
@@ -260,29 +283,48 @@ def main() -> int:
     started = time.perf_counter()
     tools = ROOT / ".cache" / "localrun-tools"
     tools.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, Any]] = {}
+    samples: dict[tuple[str, str, str], dict[str, Any]] = {}
+    chunk = -(-args.warm // args.cold_repeat)  # warm invocations per environment
     with tempfile.TemporaryDirectory() as tmp:
-        projects = render_projects(Path(tmp))
-        python = dev_python(projects["awsxray"])
-        plan = {
-            "awsxray": ["bare", "instrumented", "auto_instrument_baseline"],
-            "xray-otlp": ["instrumented"],
-        }
-        for exporter, variants in plan.items():
-            part = Path(tmp) / f"{exporter}.json"
-            proc = subprocess.run(
-                [
-                    str(python), str(Path(__file__).resolve()),
-                    "--worker", str(projects[exporter]), "--out", str(part),
-                    "--variants", ",".join(variants),
-                    "--cold-repeat", str(args.cold_repeat), "--warm", str(args.warm),
-                ],
-                env={**os.environ, "LOCALRUN_TOOLS_DIR": str(tools)},
-                timeout=3600,
-            )  # fmt: skip
-            if proc.returncode != 0:
-                raise SystemExit(f"the {exporter} worker failed ({proc.returncode})")
-            results[exporter] = json.loads(part.read_text())
+        from extension import resolve_base, template_at
+        from template_repo import snapshot
+
+        sides = {"new": render_projects(snapshot(Path(tmp) / "template"), Path(tmp) / "new")}
+        if args.base:
+            base_repo = template_at(resolve_base(args.base), Path(tmp) / "template-base")
+            sides["base"] = render_projects(base_repo, Path(tmp) / "base")
+        python = dev_python(sides["new"]["awsxray"])
+        plan = [("new", "awsxray", "bare"), ("new", "awsxray", "instrumented"),
+                ("new", "awsxray", "auto_instrument_baseline"),
+                ("new", "xray-otlp", "instrumented")]  # fmt: skip
+        if args.base:
+            plan += [("base", e, "instrumented") for e in EXPORTERS]
+        # Round-robin, one new environment per variant per round, the order rotated from round
+        # to round: load on the (shared) machine drifts over minutes, and running one variant's
+        # repeats back to back turned that drift into differences between variants.
+        for rnd in range(args.cold_repeat):
+            shift = rnd % len(plan)
+            for side, exporter, variant in plan[shift:] + plan[:shift]:
+                part = Path(tmp) / f"{side}-{exporter}-{variant}.json"
+                proc = subprocess.run(
+                    [
+                        str(python), str(Path(__file__).resolve()),
+                        "--worker", str(sides[side][exporter]), "--out", str(part),
+                        "--variants", variant, "--warm", str(chunk),
+                    ],
+                    env={**os.environ, "LOCALRUN_TOOLS_DIR": str(tools)},
+                    timeout=3600,
+                )  # fmt: skip
+                if proc.returncode != 0:
+                    raise SystemExit(f"the {side} {exporter} {variant} worker failed")
+                data = json.loads(part.read_text())[variant]
+                merge(samples.setdefault((side, exporter, variant), {}), data)
+            print(f"[bench] round {rnd + 1}/{args.cold_repeat} done", file=sys.stderr)
+    results: dict[str, dict[str, Any]] = {}
+    base_results: dict[str, dict[str, Any]] = {}
+    for (side, exporter, variant), data in samples.items():
+        target = results if side == "new" else base_results
+        target.setdefault(exporter, {})[variant] = summarize(data, variant)
 
     bare = results["awsxray"]["bare"]
     baseline = results["awsxray"]["auto_instrument_baseline"]
@@ -290,6 +332,7 @@ def main() -> int:
         "bare": bare,
         **{f"instrumented_{e}": results[e]["instrumented"] for e in EXPORTERS},
         "auto_instrument_baseline": baseline,
+        **{f"base_instrumented_{e}": base_results[e]["instrumented"] for e in base_results},
     }
 
     def minus(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
@@ -304,7 +347,7 @@ def main() -> int:
 
     payload = {
         "command": f"python bench/cold_start.py --cold-repeat {args.cold_repeat} "
-        f"--warm {args.warm}",
+        f"--warm {args.warm}" + (f" --base {args.base}" if args.base else ""),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}",
         "function": f"order-service, Python {PYTHON_VERSION}, x86_64, 512 MB (not enforced)",
@@ -312,7 +355,8 @@ def main() -> int:
             "Runtime Interface Emulator (built from its Go module) in a bubblewrap sandbox, "
             "layer in /opt, moto for STS and X-Ray on 127.0.0.1, via the project's localrun. "
             "No CPU or memory limit is applied (Lambda scales CPU with memory), so compare the "
-            "variants with each other, not with Lambda's own numbers."
+            "variants with each other, not with Lambda's own numbers. Variants alternate: "
+            "one new environment per variant per round, order rotated."
         ),
         "definitions": {
             "cold_start_ms": "RIE process start to the first response (new environment)",
@@ -323,6 +367,16 @@ def main() -> int:
         "baseline": BASELINE_NOTE,
         "variants": variants,
         "instrumented_minus_bare": {e: minus(results[e]["instrumented"], bare) for e in EXPORTERS},
+        **(
+            {
+                "base_instrumented_minus_bare": {
+                    e: minus(base_results[e]["instrumented"], bare) for e in base_results
+                },
+                "base": resolve_base(args.base)[:12],
+            }
+            if args.base
+            else {}
+        ),
         "auto_instrument_baseline_minus_instrumented": minus(
             baseline, results["awsxray"]["instrumented"]
         ),

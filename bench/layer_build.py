@@ -66,8 +66,16 @@ def main() -> int:
         sizes["minimal_awsxray_arm64"] = arm64["collector"]["binary_bytes"]
 
         default_binary = tmp / "collector-default"
+        # The layer build's own flags (and its non-component tags), without component tags.
+        flags = json.loads(
+            subprocess.run(
+                [sys.executable, "-c", "import json; from layerbuild.collector import "
+                 "build_flags; print(json.dumps(build_flags([])))"],
+                cwd=awsxray, capture_output=True, text=True, check=True,
+            ).stdout
+        )  # fmt: skip
         subprocess.run(
-            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(default_binary), "."],
+            ["go", "build", *flags, "-o", str(default_binary), "."],
             cwd=awsxray / "collector",
             env={**env, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"},
             check=True,

@@ -6,15 +6,12 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/configtelemetry"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/service/telemetry"
-	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 )
 
 // registry collects the component factories compiled into this binary. Each
@@ -148,29 +145,4 @@ func moduleVersions() map[string]string {
 		versions[dep.Path] = dep.Version
 	}
 	return versions
-}
-
-// telemetryFactory is the standard otelconf-based telemetry factory with two
-// changes of default:
-//   - the collector's own metrics are off (service.telemetry.metrics.level:
-//     none), so nothing listens on :8888 inside the Lambda sandbox. A config
-//     that sets another level turns them back on (with the usual Prometheus
-//     reader on localhost:8888 unless it sets readers);
-//   - log lines do not repeat the collector's resource
-//     (service.telemetry.logs.disable_zap_resource: true), which only adds
-//     bytes to CloudWatch Logs.
-func telemetryFactory() telemetry.Factory {
-	base := otelconftelemetry.NewFactory()
-	return telemetry.NewFactory(
-		func() component.Config {
-			cfg := base.CreateDefaultConfig().(*otelconftelemetry.Config)
-			cfg.Metrics.Level = configtelemetry.LevelNone
-			cfg.Logs.DisableZapResource = true
-			return cfg
-		},
-		telemetry.WithCreateResource(base.CreateResource),
-		telemetry.WithCreateLogger(base.CreateLogger),
-		telemetry.WithCreateMeterProvider(base.CreateMeterProvider),
-		telemetry.WithCreateTracerProvider(base.CreateTracerProvider),
-	)
 }

@@ -6,13 +6,11 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/configtelemetry"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 )
 
 type emptyConfig struct{}
@@ -78,15 +76,5 @@ func TestDuplicateComponentTypeFails(t *testing.T) {
 	_, err := r.factories(nil)
 	if err == nil || !strings.Contains(err.Error(), `duplicate component factory "exp"`) {
 		t.Fatalf("err = %v, want duplicate error", err)
-	}
-}
-
-func TestTelemetryDefaultsTurnMetricsOff(t *testing.T) {
-	cfg := telemetryFactory().CreateDefaultConfig().(*otelconftelemetry.Config)
-	if cfg.Metrics.Level != configtelemetry.LevelNone {
-		t.Fatalf("default metrics level = %v, want none", cfg.Metrics.Level)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("default telemetry config invalid: %v", err)
 	}
 }

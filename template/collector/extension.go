@@ -23,8 +23,9 @@ const (
 	// fallbackShutdownBudget is used when a SHUTDOWN event carries no deadline
 	// or /event/next fails.
 	fallbackShutdownBudget = 1500 * time.Millisecond
-	// statePollInterval is how often the collector state is checked at start.
-	statePollInterval = 5 * time.Millisecond
+	// statePollInterval is how often the collector state is checked at start;
+	// short, because /event/next (the end of the extension's init) waits on it.
+	statePollInterval = time.Millisecond
 )
 
 // collectorService is the part of *otelcol.Collector the lifecycle uses; tests
@@ -39,8 +40,10 @@ type collectorService interface {
 // lifecycle runs the collector as a Lambda extension.
 type lifecycle struct {
 	name         string
+	configURI    string
 	client       *extensionClient
 	newCollector func() (collectorService, error)
+	onRunning    func() // called once the collector runs (may be nil)
 	now          func() time.Time
 	logf         func(format string, args ...any)
 }
@@ -55,15 +58,17 @@ func runExtension(name string) int {
 		return 1
 	}
 	uri := configURI()
+	settleRuntime := runtimeSettings(os.Getenv)
 	l := &lifecycle{
-		name:   name,
-		client: newExtensionClient(runtimeAPI, name),
+		name:      name,
+		client:    newExtensionClient(runtimeAPI, name),
+		configURI: uri,
 		newCollector: func() (collectorService, error) {
-			logger("loading collector configuration from %s", uri)
 			return otelcol.NewCollector(collectorSettings(name, uri))
 		},
-		now:  time.Now,
-		logf: logger,
+		onRunning: settleRuntime,
+		now:       time.Now,
+		logf:      logger,
 	}
 	return l.run(context.Background())
 }
@@ -79,20 +84,22 @@ func (l *lifecycle) run(ctx context.Context) int {
 		return 1
 	}
 
+	l.logf("loading collector configuration from %s", l.configURI)
 	col, err := l.newCollector()
 	if err != nil {
 		return l.failInit(ctx, errorTypeConfig, fmt.Errorf("creating collector: %w", err))
 	}
-	// Validate first so that a bad configuration is reported as such, and
-	// separately from a failure to start components.
-	if err := col.DryRun(ctx); err != nil {
-		return l.failInit(ctx, errorTypeConfig, fmt.Errorf("invalid collector configuration: %w", err))
-	}
-
+	// Run resolves, validates and starts in one pass. Validating first with
+	// DryRun would resolve and decode the whole configuration twice on every
+	// cold start (~10% of the extension's start-up CPU), so the failure is
+	// classified only once Run has failed: see failStart.
 	runDone := make(chan error, 1)
 	go func() { runDone <- col.Run(ctx) }()
 	if err := waitRunning(ctx, col, runDone); err != nil {
-		return l.failInit(ctx, errorTypeStart, fmt.Errorf("starting collector: %w", err))
+		return l.failStart(ctx, err)
+	}
+	if l.onRunning != nil {
+		l.onRunning()
 	}
 	l.logf("collector running; waiting for Lambda events")
 
@@ -142,6 +149,20 @@ func (l *lifecycle) run(ctx context.Context) int {
 			return 1
 		}
 	}
+}
+
+// failStart reports a collector that did not reach Running: a configuration
+// the collector rejects (checked with DryRun on a fresh collector, so the
+// message is the validation error itself) is an Extension.ConfigError,
+// anything else (a port in use, a component that cannot start) an
+// Extension.StartError.
+func (l *lifecycle) failStart(ctx context.Context, runErr error) int {
+	if checker, err := l.newCollector(); err == nil {
+		if err := checker.DryRun(ctx); err != nil {
+			return l.failInit(ctx, errorTypeConfig, fmt.Errorf("invalid collector configuration: %w", err))
+		}
+	}
+	return l.failInit(ctx, errorTypeStart, fmt.Errorf("starting collector: %w", runErr))
 }
 
 // failInit reports an init failure to Lambda and returns the exit code.

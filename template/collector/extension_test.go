@@ -27,6 +27,7 @@ type fakeCollector struct {
 	stopOnce     sync.Once
 	done         chan struct{}
 	shutdownCall atomic.Bool
+	dryRuns      atomic.Int32
 }
 
 func newFakeCollector() *fakeCollector {
@@ -35,10 +36,17 @@ func newFakeCollector() *fakeCollector {
 	return c
 }
 
-func (c *fakeCollector) DryRun(context.Context) error { return c.dryRunErr }
+func (c *fakeCollector) DryRun(context.Context) error {
+	c.dryRuns.Add(1)
+	return c.dryRunErr
+}
 
 func (c *fakeCollector) Run(context.Context) error {
 	defer close(c.done)
+	if c.dryRunErr != nil { // a configuration DryRun rejects makes Run fail too
+		c.state.Store(int64(otelcol.StateClosed))
+		return fmt.Errorf("failed to get config: %w", c.dryRunErr)
+	}
 	if c.startFails {
 		c.state.Store(int64(otelcol.StateClosed))
 		return c.runErr
@@ -132,6 +140,30 @@ func TestRegisterRequest(t *testing.T) {
 		if n.header.Get(headerExtensionIdentifier) != fakeExtensionID {
 			t.Errorf("/event/next without the extension identifier")
 		}
+	}
+}
+
+// A good configuration is resolved once, by Run: no DryRun on the cold-start path.
+func TestStartResolvesTheConfigurationOnce(t *testing.T) {
+	api := newFakeExtensionsAPI(t)
+	col := newFakeCollector()
+	created := 0
+	l := newTestLifecycle(api, col, nil)
+	newCollector := l.newCollector
+	l.newCollector = func() (collectorService, error) {
+		created++
+		return newCollector()
+	}
+	code := runAsync(l)
+	if !api.waitNextCalls(1, 5*time.Second) {
+		t.Fatal("extension never called /event/next")
+	}
+	api.send(extensionEvent{EventType: eventShutdown, DeadlineMs: time.Now().Add(2 * time.Second).UnixMilli()})
+	if c := waitCode(t, code, 5*time.Second); c != 0 {
+		t.Fatalf("exit code = %d, want 0", c)
+	}
+	if created != 1 || col.dryRuns.Load() != 0 {
+		t.Errorf("collectors created = %d, DryRun calls = %d; want 1 and 0", created, col.dryRuns.Load())
 	}
 }
 

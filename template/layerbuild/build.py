@@ -72,7 +72,7 @@ class Options:
 
 def collector_key(project: Project, tags: list[str], goarch: str, go_label: str) -> str:
     sources = tree_key(project.collector_dir, exclude=("config.yaml", "README.md"))
-    return key(FORMAT, "collector", sources, ",".join(tags), goarch, go_label, "-trimpath -s -w")
+    return key(FORMAT, "collector", sources, goarch, go_label, *collector.build_flags(tags))
 
 
 def python_key(project: Project, python_version: str, architecture: str) -> str:
@@ -208,6 +208,7 @@ def build_layer(project: Project, options: Options) -> dict[str, Any]:
                     "collector": {
                         "extension": f"extensions/{EXTENSION_NAME}",
                         "build_tags": tags,
+                        "build_flags": collector.build_flags(tags),
                         "go_version": go.label,
                         "goarch": goarch,
                         "module_versions": pins["collector"],
