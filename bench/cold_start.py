@@ -162,15 +162,22 @@ def worker(project: Path, warm: int, variants: list[str]) -> dict[str, Any]:
     (auto_opt / "python" / "otel_wrapper.py").write_text(OTEL_WRAPPER)
 
     event = (project / "events" / "sample.json").read_bytes()
+    # The sandbox runner's own /opt, /var/task, handler and exec wrapper for the variants.
     setups: dict[str, dict[str, Any]] = {
         "bare": {
-            "opt": None, "task": bare_task, "handler": "bare_app.lambda_handler",
-            "wrapper": None, "expect_traces": False,
+            "function_options": {
+                "opt": None, "task": bare_task, "handler": "bare_app.lambda_handler",
+                "next_wrapper": None,
+            },
+            "expect_traces": False,
         },
         "instrumented": {},
         "auto_instrument_baseline": {
-            "opt": auto_opt, "task": bare_task, "handler": "bare_app.lambda_handler",
-            "wrapper": "/opt/otel-auto-instrument", "expect_traces": True,
+            "function_options": {
+                "opt": auto_opt, "task": bare_task, "handler": "bare_app.lambda_handler",
+                "next_wrapper": "/opt/otel-auto-instrument",
+            },
+            "expect_traces": True,
         },
     }  # fmt: skip
     out: dict[str, Any] = {}
@@ -237,6 +244,9 @@ def render_projects(repo: Path, dest_root: Path) -> dict[str, Path]:
             "trace_exporter": exporter,
             "python_version": PYTHON_VERSION,
             "architecture": "x86_64",
+            # Plain JSON events, the same handler as before the trigger question (an older
+            # template, for --base, ignores the answer).
+            "trigger": "none",
         }
         with contextlib.redirect_stdout(io.StringIO()):
             render(repo, dest, answers, skip_tasks=False)  # the hook builds build/layer.zip

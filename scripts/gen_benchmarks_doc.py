@@ -92,8 +92,24 @@ EXPECTED = (
         manual="python -X importtime -c 'import app' 2>&1 | sort -t'|' -k2 -n | tail",
     ),
     Expected(
+        key="image_cold_start",
+        title="Cold start in the container image",
+        what=(
+            "The image as Lambda runs it (the Docker runner of `make local`): a new container "
+            "per cold start, bare image vs the template's image per exporter, same base image, "
+            "alternating; warm p50/p99; rows with the function's container limited to the CPU "
+            "share Lambda gives 128 MB and 512 MB (`docker run --cpus`)."
+        ),
+        patterns=("image_cold_start*.json",),
+        script="bench/image_cold_start.py",
+        manual=(
+            "cd <service> && make local LOCAL_ARGS='--count 20 --report build/local-report.json'"
+            "   # cold_start_ms, latency; add --cpus 0.0724 for 128 MB's CPU share"
+        ),
+    ),
+    Expected(
         key="cold_start",
-        title="Cold start",
+        title="Cold start in the sandbox",
         what=(
             "Cold start, warm latency and the collector's memory under the Lambda Runtime "
             "Interface Emulator, for the function without OpenTelemetry, with the template's "
