@@ -150,11 +150,6 @@ def test_one_invocation_one_trace(exporter: str, runs) -> None:
     for name in (SLUG, f"{PACKAGE}.greet", "STS"):
         assert name in run.proc.stdout
 
-    # With one invocation the spans sit in the batch processor (timeout 200 ms) when SIGTERM
-    # arrives a few ms after the response: the SHUTDOWN flush is what delivers them.
-    exports = [r for r in run.report["front_requests"] if r["status"] == 200]
-    assert exports and min(r["time"] for r in exports) >= run.report["sigterm_at"]
-
     if exporter == "xray-otlp":
         spans = assert_otlp_spans(run, invocation, SLUG, PACKAGE)
         assert spans[f"{PACKAGE}.greet"]["attributes"]["app.greeting.name"] == "OpenTelemetry"
@@ -167,6 +162,18 @@ def test_one_invocation_one_trace(exporter: str, runs) -> None:
         f"{exporter} collector peak RSS MiB (1 invocation)",
         round(run.report["collector"]["peak_rss_kb"] / 1024, 1),
     )
+
+
+def test_shutdown_flushes_the_spans_still_batched(exporter: str, runs) -> None:
+    """With the batch processor holding spans for a minute, only the SHUTDOWN flush that
+    `SIGTERM` to RIE triggers can deliver the invocation's trace."""
+    run = runs(exporter, "--event", "events/sample.json", "--env", "OTEL_BATCH_TIMEOUT=60s")
+    assert run.proc.returncode == 0, run.output
+    [invocation] = run.invocations()
+    assert [t["id"] for t in run.report["traces"]] == [invocation["trace_id"]]
+    exports = [r for r in run.report["front_requests"] if r["status"] == 200]
+    assert exports and min(r["time"] for r in exports) >= run.report["sigterm_at"]
+    assert run.report["shutdown_ms"] < 60_000  # it did not wait out the batch timeout
 
 
 # --------------------------------------------------------------------- (b) nothing lost

@@ -84,6 +84,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         image=args.image,
         sampled=not args.unsampled,
         expect_traces=not args.expect_no_traces,
+        extra_env=dict(args.env),
         function_options={"cpus": args.cpus} if args.cpus else None,
         count=args.count,
         fault=args.xray_fault,
@@ -198,6 +199,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _env_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -267,6 +275,14 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="limit the function's container to this many CPUs (Docker runner), e.g. 0.0723 "
         "for the share Lambda gives 128 MB (1,769 MB = one vCPU)",
+    )
+    inv.add_argument(
+        "--env",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the function and its extension (repeatable)",
     )
     inv.add_argument(
         "--expect-no-traces",
