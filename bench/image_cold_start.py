@@ -32,7 +32,6 @@ import io
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from cold_start import BARE_APP, init_duration_ms, percentile  # noqa: E402  (the same bare handler)
 from results_file import write_results  # noqa: E402
 
 EXPORTERS = ("awsxray", "xray-otlp")
@@ -52,37 +52,10 @@ ARCHITECTURE = "x86_64"
 # Lambda's CPU share: one vCPU at 1,769 MB, proportional below.
 LAMBDA_MB_PER_VCPU = 1769
 
-BARE_APP = '''"""The template's handler minus OpenTelemetry: same checks, STS call and reply."""
-
-import json
-import os
-
-import boto3
-
-_sts = None
-
-
-def lambda_handler(event, context):
-    global _sts
-    if not isinstance(event, dict):
-        return {"statusCode": 400, "body": json.dumps({"error": "expected a JSON object"})}
-    name = event.get("name", "world")
-    if _sts is None:
-        _sts = boto3.client("sts", region_name=os.environ.get("AWS_REGION"))
-    account = _sts.get_caller_identity()["Account"]
-    body = {"message": f"Hello, {name}!", "account": account}
-    return {"statusCode": 200, "body": json.dumps(body)}
-'''
-
 BARE_DOCKERFILE = f"""FROM public.ecr.aws/lambda/python:{PYTHON}
 COPY bare_app.py ${{LAMBDA_TASK_ROOT}}/
 CMD ["bare_app.lambda_handler"]
 """
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(values: list[float]) -> dict[str, Any]:
@@ -93,11 +66,6 @@ def summary(values: list[float]) -> dict[str, Any]:
         "max": round(max(values), 1),
         "runs": [round(v, 1) for v in values],
     }
-
-
-def init_duration_ms(log_path: str) -> float | None:
-    match = re.search(r"INIT REPORT\(durationMs: ([0-9.]+)\)", Path(log_path).read_text())
-    return float(match.group(1)) if match else None
 
 
 # --------------------------------------------------------------------------------- runs

@@ -42,6 +42,10 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "template"))  # the template's layerbuild (its pip command)
+
+from layerbuild.python_part import pip_command  # noqa: E402
+
 CACHE = Path(
     os.environ.get(
         "LAMBDA_STANDIN_CACHE",
@@ -56,10 +60,10 @@ STANDIN_REPOSITORY = "localhost/lambda-python-standin"
 SUITES = {"3.11": "bookworm", "3.13": "trixie", "3.14": "forky"}
 # debootstrap scripts for suites newer than this machine's debootstrap knows.
 DEBOOTSTRAP_SCRIPTS = {"forky": "sid"}
-# Lambda architecture -> (Debian architecture, Docker architecture, variant, wheel platform).
+# Lambda architecture -> (Debian architecture, Docker architecture, variant).
 ARCHITECTURES = {
-    "x86_64": ("amd64", "amd64", None, "manylinux2014_x86_64"),
-    "arm64": ("arm64", "arm64", "v8", "manylinux2014_aarch64"),
+    "x86_64": ("amd64", "amd64", None),
+    "arm64": ("arm64", "arm64", "v8"),
 }
 # What the base image's config sets (its documentation and `docker inspect`).
 IMAGE_ENV = (
@@ -154,7 +158,7 @@ def _log(message: str) -> None:
 
 
 def _recipe_key(python: str, architecture: str) -> str:
-    builders = (_lay_out, _archive, _install_runtime_packages, _go_build_rie, _chroot)
+    builders = (_lay_out, _archive, _install_runtime_packages, _go_build_rie, _chroot, pip_command)
     recipe = [inspect.getsource(f) for f in builders]
     recipe += [repr((IMAGE_ENV, PACKAGE_MANAGERS, ARCHITECTURES[architecture], MIRROR))]
     recipe += [(ROOT / "template" / "localrun" / "runtime_layout.py").read_text(), python]
@@ -292,32 +296,12 @@ def _go_env(go: str, name: str) -> str:
 
 
 def _install_runtime_packages(layout: ModuleType, standin: StandIn, runtime_dir: Path) -> None:
-    """awslambdaric + boto3 for the image's Python and architecture, installed from the host."""
-    wheel_platform = ARCHITECTURES[standin.architecture][3]
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-            "--no-compile",  # the image's Python compiles; ours writes other pycs
-            "--target",
-            str(runtime_dir),
-            "--platform",
-            wheel_platform,
-            "--implementation",
-            "cp",
-            "--python-version",
-            standin.python,
-            "--only-binary=:all:",
-            *layout.RUNTIME_REQUIREMENTS,
-        ],
-        timeout=1800,
-        what="installing awslambdaric and boto3",
+    """awslambdaric + boto3 for the image's Python and architecture, installed from the host
+    (the template's own cross-platform pip command, as the layer build uses it)."""
+    command = pip_command(
+        runtime_dir, standin.python, standin.architecture, *layout.RUNTIME_REQUIREMENTS
     )
+    _run(command, timeout=1800, what="installing awslambdaric and boto3")
     shutil.rmtree(runtime_dir / "bin", ignore_errors=True)  # console scripts with our shebang
 
 
@@ -371,7 +355,7 @@ def _lay_out(rootfs: Path, standin: StandIn) -> None:
 
 def _archive(rootfs: Path, standin: StandIn, out: Path) -> None:
     """A `docker load` archive: one layer, a config that records the right architecture."""
-    _, docker_arch, variant, _ = ARCHITECTURES[standin.architecture]
+    _, docker_arch, variant = ARCHITECTURES[standin.architecture]
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         work = Path(tmp)
         layer = work / "layer.tar"

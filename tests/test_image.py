@@ -299,10 +299,11 @@ def test_make_local_isolates_the_network(case: ImageCase, local_runs) -> None:
 # ------------------------------------------------------------- the default case, more deeply
 
 
-def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: Path) -> None:
+def docker_run(built, tmp_path: Path, event: str, *args: str) -> Run:
+    """`python -m localrun invoke --runner docker` of the default case's image."""
     case = BY_ID["default"]
     b = built(case)
-    run = localrun(
+    return localrun(
         b.project,
         tmp_path,
         "invoke",
@@ -311,11 +312,14 @@ def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: 
         "--image",
         case.image,
         "--event",
-        "events/sample.json",
-        "--count",
-        str(HUNDRED),
+        event,
+        *args,
         python=b.python,
     )
+
+
+def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: Path) -> None:
+    run = docker_run(built, tmp_path, "events/sample.json", "--count", str(HUNDRED))
     assert run.proc.returncode == 0, run.output
     invocations = run.invocations()
     assert len(invocations) == HUNDRED
@@ -336,20 +340,7 @@ def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: 
 
 def test_bad_request_is_a_400_with_the_error_on_the_segment(built, tmp_path: Path) -> None:
     """The default trigger (REST API) with a body that is not JSON: the caller's error."""
-    case = BY_ID["default"]
-    b = built(case)
-    run = localrun(
-        b.project,
-        tmp_path,
-        "invoke",
-        "--runner",
-        "docker",
-        "--image",
-        case.image,
-        "--event",
-        "events/bad-request.json",
-        python=b.python,
-    )
+    run = docker_run(built, tmp_path, "events/bad-request.json")
     assert run.proc.returncode == 0, run.output
     [invocation] = run.invocations()
     response = payload(invocation)

@@ -29,12 +29,10 @@ NETWORK_HINTS = (
 )
 
 
-def install(
-    requirements: Path, python_version: str, architecture: str, target: Path
-) -> list[dict[str, str]]:
-    """pip install into ``target``; returns [{name, version}] of what was installed."""
-    report = target.parent / (target.name + ".pip-report.json")
-    command = [
+def pip_command(target: Path, python_version: str, architecture: str, *args: str) -> list[str]:
+    """`pip install ARGS` into ``target`` for Lambda's platform and ``python_version`` (wheels
+    only), not this machine's; no .pyc (this machine's Python may be another version)."""
+    return [
         sys.executable,
         "-m",
         "pip",
@@ -52,11 +50,18 @@ def install(
         python_version,
         "--platform",
         PLATFORM[architecture],
-        "--report",
-        str(report),
-        "-r",
-        str(requirements),
+        *args,
     ]
+
+
+def install(
+    requirements: Path, python_version: str, architecture: str, target: Path
+) -> list[dict[str, str]]:
+    """pip install into ``target``; returns [{name, version}] of what was installed."""
+    report = target.parent / (target.name + ".pip-report.json")
+    command = pip_command(
+        target, python_version, architecture, "--report", str(report), "-r", str(requirements)
+    )
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from layerbuild.python_part import PLATFORM, pip_command
+
 from .errors import LocalRunError
 from .runtime_layout import (
     BOOTSTRAP_PY,
@@ -170,6 +172,23 @@ def function_requirements(project: Path) -> list[str]:
     return function_requirements_file(project / "requirements.txt")
 
 
+def _build_step(cmd: list[str], path: Path, what: str, hint: str = "") -> None:
+    """Run one step of building ``path``; on failure remove it and say what failed."""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        shutil.rmtree(path, ignore_errors=True)
+        raise LocalRunError(
+            f"could not {what}: `{' '.join(cmd[:4])} ...` took more than 15 minutes"
+        ) from None
+    if proc.returncode != 0:
+        shutil.rmtree(path, ignore_errors=True)
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise LocalRunError(
+            f"could not {what}: `{' '.join(cmd[:5])} ...` exited {proc.returncode}:\n{tail}{hint}"
+        )
+
+
 def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
     """A venv with the runtime interface client, boto3 and requirements.txt: /var/runtime."""
     python = python_for(python_version)
@@ -206,20 +225,7 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
         ],
     ]
     for cmd in steps:
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        except subprocess.TimeoutExpired:
-            shutil.rmtree(path, ignore_errors=True)
-            raise LocalRunError(
-                f"creating the local runtime: `{' '.join(cmd[:4])} ...` took more than 15 minutes"
-            ) from None
-        if proc.returncode != 0:
-            shutil.rmtree(path, ignore_errors=True)
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-            raise LocalRunError(
-                f"could not create the local runtime: `{' '.join(cmd[:5])} ...` exited "
-                f"{proc.returncode}:\n{tail}"
-            )
+        _build_step(cmd, path, "create the local runtime")
     (path / "bootstrap").write_text(script)
     (path / "bootstrap").chmod(0o755)
     (path / "bootstrap.py").write_text(BOOTSTRAP_PY)
@@ -259,50 +265,22 @@ def agent_packages(tools_dir: Path, project: Path, python_version: str, architec
     machine's pip (`--platform`: nothing runs in the image to install them, and under emulation
     pip would be slow)."""
     requirements = agent_requirements(project)
-    platform_tag = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}[
-        architecture
-    ]
-    key = hashlib.sha256(json.dumps([requirements, platform_tag, python_version]).encode())
-    path = tools_dir / f"agent-python{python_version}-{architecture}-{key.hexdigest()[:12]}"
+    material = json.dumps([requirements, PLATFORM[architecture], python_version])
+    key = hashlib.sha256(material.encode()).hexdigest()[:12]
+    path = tools_dir / f"agent-python{python_version}-{architecture}-{key}"
     marker = path / ".complete"
     if marker.is_file():
         return path
     if path.exists():
         shutil.rmtree(path)
     _log(f"installing the local stand-ins' packages for Python {python_version} {architecture}")
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--quiet",
-        "--no-compile",  # the image's Python compiles; ours writes other pycs
-        "--target",
-        str(path),
-        "--platform",
-        platform_tag,
-        "--implementation",
-        "cp",
-        "--python-version",
-        python_version,
-        "--only-binary=:all:",
-        *requirements,
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    except subprocess.TimeoutExpired:
-        shutil.rmtree(path, ignore_errors=True)
-        raise LocalRunError("installing the stand-ins' packages took over 15 minutes") from None
-    if proc.returncode != 0:
-        shutil.rmtree(path, ignore_errors=True)
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        raise LocalRunError(
-            f"could not install the local stand-ins' packages ({', '.join(requirements)}) for "
-            f"Python {python_version} {architecture}:\n{tail}\nThey come from PyPI: check "
-            "network access (or pip's index settings)."
-        )
+    _build_step(
+        pip_command(path, python_version, architecture, *requirements),
+        path,
+        f"install the local stand-ins' packages ({', '.join(requirements)}) for Python "
+        f"{python_version} {architecture}",
+        "\nThey come from PyPI: check network access (or pip's index settings).",
+    )
     shutil.rmtree(path / "bin", ignore_errors=True)  # console scripts with this machine's shebang
     marker.write_text("\n".join(requirements) + "\n")
     return path
