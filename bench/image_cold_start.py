@@ -4,10 +4,10 @@
 
 Renders one service per exporter (the default answers: Python 3.13, x86_64; the layer built by
 the post-copy hook), builds each image with the service's own `make image`, plus a bare image:
-the same base, the same work (validate the event, STS GetCallerIdentity, reply) without
-OpenTelemetry, no layer, no exec wrapper. All three share one base image, the stand-in of
-`public.ecr.aws/lambda/python:3.13` the image tests build (tests/lambda_base.py), since the
-real one cannot be pulled here.
+the same base, the same work (the event, STS GetCallerIdentity, the log lines, the reply)
+without OpenTelemetry, no layer, no exec wrapper (bench/cold_start.py's bare handler). All
+three share one base image, the stand-in of `public.ecr.aws/lambda/python:3.13` the image tests
+build (tests/lambda_base.py), since the real one cannot be pulled here.
 
 Each variant runs through the service's own Docker runner (`localrun`, as `make local` does):
 a new container per cold start, in a private network namespace with the local X-Ray and STS.

@@ -204,12 +204,14 @@ def _value(key: str, value: Any) -> str:
     return _cell(value)
 
 
-def _flatten(value: Any, prefix: str = "", depth: int = 2) -> dict[str, Any]:
-    """{a: {b: 1}} -> {"a.b": 1}, down to ``depth`` levels; deeper values stay as JSON."""
+def _flatten(value: Any, prefix: str = "", depth: int = 3) -> dict[str, Any]:
+    """{a: {b: 1}} -> {"a.b": 1}, down to ``depth`` levels; deeper values stay as JSON. Raw
+    samples ("runs") stay in the results file: the page shows their statistics."""
     if isinstance(value, dict) and depth > 0:
         out: dict[str, Any] = {}
         for key, sub in value.items():
-            out.update(_flatten(sub, f"{prefix}{key}.", depth - 1))
+            if not (key == "runs" and isinstance(sub, list)):
+                out.update(_flatten(sub, f"{prefix}{key}.", depth - 1))
         return out
     return {prefix.rstrip("."): value}
 
