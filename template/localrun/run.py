@@ -66,7 +66,11 @@ class AgentProcess:
             )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        self._reply(AGENT_START_S, "start")
+        try:
+            self._reply(AGENT_START_S, "start")
+        except LocalRunError:
+            self.close()  # a hung or half-started agent is not left behind
+            raise
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
