@@ -36,6 +36,7 @@ from localrun_checks import (
     assert_otlp_spans,
     assert_sigv4,
     assert_xray_document,
+    dev_python,
     localrun,
     measured,
     otlp_spans_of,
@@ -164,10 +165,26 @@ def test_one_invocation_one_trace(exporter: str, runs) -> None:
     )
 
 
-def test_shutdown_flushes_the_spans_still_batched(exporter: str, runs) -> None:
-    """With the batch processor holding spans for a minute, only the SHUTDOWN flush that
-    `SIGTERM` to RIE triggers can deliver the invocation's trace."""
-    run = runs(exporter, "--event", "events/sample.json", "--env", "OTEL_BATCH_TIMEOUT=60s")
+def test_shutdown_flushes_the_spans_still_batched(
+    exporter: str, e2e_projects, tmp_path: Path
+) -> None:
+    """With the batch processor told to hold spans for a minute (a team's edit of
+    collector/config.yaml, rebuilt with `make layer`), only the SHUTDOWN flush that `SIGTERM` to
+    RIE triggers can deliver the invocation's trace."""
+    project = _copy(e2e_projects(exporter), tmp_path / "svc", with_build=True)
+    config = project / "collector" / "config.yaml"
+    config.write_text(config.read_text().replace("timeout: 200ms", "timeout: 60s", 1))
+    build = subprocess.run(
+        [str(dev_python(project)), "-m", "layerbuild"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    run = localrun(
+        project, tmp_path, "invoke", "--runner", "sandbox", "--event", "events/sample.json"
+    )
     assert run.proc.returncode == 0, run.output
     [invocation] = run.invocations()
     assert [t["id"] for t in run.report["traces"]] == [invocation["trace_id"]]
