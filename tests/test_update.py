@@ -692,17 +692,23 @@ def pre_trigger_update(
     assert result.returncode == 0, out
     commit_all(project, "template 0.2.0")
     fresh = base / "fresh"
+    render_fresh(trigger_releases, fresh, project, "0.2.0")
+    return PreTriggerUpdate(project, fresh, out)
+
+
+def render_fresh(template: Template, dest: Path, like: Path, version: str) -> Path:
+    """A fresh render of ``version`` with the answers ``like`` recorded (tasks skipped)."""
     copier.run_copy(
-        str(trigger_releases.path),
-        str(fresh),
-        data=copier_answers(project),
-        vcs_ref="0.2.0",
+        str(template.path),
+        str(dest),
+        data=copier_answers(like),
+        vcs_ref=version,
         defaults=True,
         unsafe=True,
         quiet=True,
         skip_tasks=True,
     )
-    return PreTriggerUpdate(project, fresh, out)
+    return dest
 
 
 def test_service_from_before_the_question_gains_no_trigger(
@@ -761,16 +767,7 @@ def test_a_service_from_before_the_question_opts_in_with_d(
     assert not [line for line in status(project) if line[:2] in ("UU", "AA", "DU", "UD")]
     commit_all(project, f"template 0.2.0 with trigger={trigger}")
     fresh = tmp_path / "fresh"
-    copier.run_copy(
-        str(trigger_releases.path),
-        str(fresh),
-        data=copier_answers(project),
-        vcs_ref="0.2.0",
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        skip_tasks=True,
-    )
+    render_fresh(trigger_releases, fresh, project, "0.2.0")
     assert_same_tree(project, fresh)
     tests = run_project_tests(project)
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
