@@ -21,6 +21,10 @@ that many CPUs (`docker run --cpus`): Lambda gives 128 MB about 1/14 of a vCPU (
 - init: RIE's INIT REPORT (extensions and runtime init, as Lambda bills it);
 - warm: the invocations after the first, back to back, measured in the namespace.
 
+Overheads are given two ways: the difference of the medians, and the median of the paired
+differences (each repetition's instrumented run minus the bare run beside it), which drift in
+the machine's load over the run does not bias.
+
 Writes bench/results/image_cold_start.json.
 """
 
@@ -37,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,15 +122,16 @@ def measure(
     tmp: Path,
 ) -> dict[str, Any]:
     """``cold`` new containers per variant, alternating, then one warm run per variant."""
-    runs: dict[str, dict[str, list[float]]] = {v: {"cold": [], "init": []} for v in images}
+    colds: dict[str, list[float]] = {v: [] for v in images}
+    # None when RIE printed no INIT REPORT; kept, so repetition i stays at index i.
+    inits: dict[str, list[float | None]] = {v: [] for v in images}
     for repetition in range(cold):
         for variant, image in images.items():
             report = tmp / f"{variant}-{cpus}-{repetition}.json"
             data = invoke(projects[variant], python, image, report, 1, cpus, variant == "bare")
-            runs[variant]["cold"].append(data["cold_start_ms"])
+            colds[variant].append(data["cold_start_ms"])
             init = init_duration_ms(data["log"])
-            if init is not None:
-                runs[variant]["init"].append(init)
+            inits[variant].append(init)
             print(
                 f"[bench] cpus={cpus} {variant} #{repetition + 1}: cold "
                 f"{data['cold_start_ms']:.0f} ms, init {init} ms",
@@ -134,12 +140,13 @@ def measure(
             )
     out: dict[str, Any] = {}
     for variant, image in images.items():
+        reported = [v for v in inits[variant] if v is not None]
         report = tmp / f"{variant}-{cpus}-warm.json"
         data = invoke(projects[variant], python, image, report, warm + 1, cpus, variant == "bare")
         latencies = [i["latency_ms"] for i in data["invocations"][1:]]
         out[variant] = {
-            "cold_start_ms": summary(runs[variant]["cold"]),
-            "init_duration_ms": summary(runs[variant]["init"]) if runs[variant]["init"] else None,
+            "cold_start_ms": summary(colds[variant]),
+            "init_duration_ms": summary(reported) if reported else None,
             "warm_ms": {
                 "p50": round(percentile(latencies, 50), 3),
                 "p99": round(percentile(latencies, 99), 3),
@@ -149,7 +156,19 @@ def measure(
             "traces_read_back": f"{len(data['traces'])}/{len(data['invocations'])}",
             "collector_peak_rss_mib": round((data["collector"]["peak_rss_kb"] or 0) / 1024, 1),
         }
+        if variant != "bare":
+            out[variant]["paired_minus_bare_ms"] = {
+                "cold_start": paired_median(colds[variant], colds["bare"]),
+                "init_duration": paired_median(inits[variant], inits["bare"]),
+            }
     return out
+
+
+def paired_median(ours: Sequence[float | None], bare: Sequence[float | None]) -> float | None:
+    """Median of (ours - bare) per repetition: the two ran back to back, so load that drifts
+    over the run cancels out of each difference (None: RIE printed no INIT REPORT)."""
+    deltas = [a - b for a, b in zip(ours, bare, strict=True) if a is not None and b is not None]
+    return round(statistics.median(deltas), 1) if deltas else None
 
 
 # -------------------------------------------------------------------------------- driver
@@ -235,7 +254,9 @@ def main() -> int:
 
         return {
             "cold_start_ms": diff("cold_start_ms"),
+            "cold_start_ms_paired": ours["paired_minus_bare_ms"]["cold_start"],
             "init_duration_ms": diff("init_duration_ms"),
+            "init_duration_ms_paired": ours["paired_minus_bare_ms"]["init_duration"],
             "warm_p50_ms": round(ours["warm_ms"]["p50"] - bare["warm_ms"]["p50"], 3),
             "warm_p99_ms": round(ours["warm_ms"]["p99"] - bare["warm_ms"]["p99"], 3),
         }
