@@ -49,7 +49,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # render, template_repo, toolenv (driver side only)
 
-from results_file import write_results  # noqa: E402
+from results_file import machine, write_results  # noqa: E402
 
 EXPORTERS = ("awsxray", "xray-otlp")
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -369,8 +369,7 @@ def main() -> int:
     payload = {
         "command": f"python bench/cold_start.py --cold-repeat {args.cold_repeat} "
         f"--warm {args.warm}" + (f" --base {args.base}" if args.base else ""),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, {platform.system()} {platform.release()}",
+        "machine": machine(),
         "function": f"order-service, Python {PYTHON_VERSION}, x86_64, 512 MB (not enforced)",
         "method": (
             "Runtime Interface Emulator (built from its Go module) in a bubblewrap sandbox, "

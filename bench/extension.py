@@ -47,8 +47,6 @@ import argparse
 import contextlib
 import http.client
 import io
-import os
-import platform
 import shutil
 import socket
 import statistics
@@ -69,7 +67,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from extension_standins import ExportSink, ExtensionsAPI  # noqa: E402
 from otlp_payload import SPANS_PER_TRACE, trace_request  # noqa: E402
 from render import render  # noqa: E402
-from results_file import write_results  # noqa: E402
+from results_file import machine, write_results  # noqa: E402
 from template_repo import git, snapshot  # noqa: E402
 
 SETS = ("awsxray", "xray-otlp")
@@ -366,8 +364,7 @@ def main() -> int:
     payload = {
         "command": f"python bench/extension.py --runs {args.runs} --posts {args.posts}"
         + (f" --base {args.base}" if args.base else ""),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, {platform.system()} {platform.release()}",
+        "machine": machine(),
         "base": f"{base[:12]} (base side)",
         "new": f"working tree at {head}{' with uncommitted changes' if dirty else ''} (new side)",
         "method": (

@@ -35,7 +35,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from cold_start import BARE_APP, init_duration_ms, percentile  # noqa: E402  (the same bare handler)
-from results_file import write_results  # noqa: E402
+from results_file import machine, write_results  # noqa: E402
 
 EXPORTERS = ("awsxray", "xray-otlp")
 PYTHON = "3.13"
@@ -264,8 +263,7 @@ def main() -> int:
     payload = {
         "command": f"python bench/image_cold_start.py --cold-repeat {args.cold_repeat} "
         f"--warm {args.warm} --cpus '{args.cpus}'",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} "
-        f"{platform.release()}",
+        "machine": machine(),
         "function": f"my-traced-service, Python {PYTHON}, {ARCHITECTURE}, 512 MB (docker --memory)",
         "base_image": "stand-in of public.ecr.aws/lambda/python:3.13 (Debian trixie, "
         "tests/lambda_base.py)",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from render import render  # noqa: E402
-from results_file import write_results  # noqa: E402
+from results_file import machine, write_results  # noqa: E402
 from template_repo import snapshot  # noqa: E402
 
 
@@ -99,8 +98,7 @@ def main() -> int:
 
     payload = {
         "command": "python bench/layer_build.py",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        "machine": machine(),
         "goals": {"cached_rebuild_s": 5.0, "minimal_vs_default_ratio": 0.5},
         "notes": (
             "cold = empty GOCACHE, GOMODCACHE and layer cache (modules downloaded through the Go "

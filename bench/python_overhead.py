@@ -39,8 +39,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -64,7 +62,7 @@ from extension import (  # noqa: E402
     trial_config,
 )
 from extension_standins import ExportSink, ExtensionsAPI, STSStandIn  # noqa: E402
-from results_file import write_results  # noqa: E402
+from results_file import machine, write_results  # noqa: E402
 from toolenv import tool_venv, venv_bin  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "handler_worker.py"
@@ -262,8 +260,7 @@ def main() -> int:
     payload = {
         "command": f"python bench/python_overhead.py --rounds {args.rounds} "
         f"--invocations {args.invocations}" + (f" --base {args.base}" if args.base else ""),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, {platform.system()} {platform.release()}",
+        "machine": machine(),
         "base": f"{base[:12]} (base side)",
         "method": (
             "Each sample a new Python process: boto3 imported, then the handler module timed "

@@ -8,7 +8,6 @@ Writes bench/results/render_time.json.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -19,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from render import render  # noqa: E402
-from results_file import write_results  # noqa: E402
+from results_file import machine, write_results  # noqa: E402
 from template_repo import snapshot  # noqa: E402
 
 
@@ -44,7 +43,7 @@ def main() -> int:
             }
     payload = {
         "command": f"python bench/render_time.py --repeat {args.repeat}",
-        "machine": f"{platform.machine()} {platform.python_version()}",
+        "machine": machine(),
         "goal_s": 2.0,
         "results": results,
     }
