@@ -12,13 +12,15 @@ PYTEST_ARGS ?=
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml tool/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check --quiet --upgrade "pip>=25.1"
 	$(VENV)/bin/pip install --disable-pip-version-check --quiet --group test
+	# The tool, editable: the template's tests and benchmarks drive it from this checkout.
+	$(VENV)/bin/pip install --disable-pip-version-check --quiet --editable tool
 	touch $@
 
-venv: $(VENV)/.installed ## Create .venv with the template's test dependencies
+venv: $(VENV)/.installed ## Create .venv with the template's test dependencies and the tool
 
 system-deps: ## System packages and services the tests need (Docker, debootstrap, qemu, bubblewrap)
 	@bash scripts/system-deps.sh
@@ -32,8 +34,8 @@ test-fast: venv ## Rendering tests only (seconds)
 	$(VENV)/bin/pytest -n 2 -m "not iac and not layer and not e2e and not image and not update" $(PYTEST_ARGS)
 
 lint: venv ## ruff on the template's own Python
-	$(VENV)/bin/ruff check hooks tests bench
-	$(VENV)/bin/ruff format --check hooks tests bench
+	$(VENV)/bin/ruff check hooks tests bench scripts tool
+	$(VENV)/bin/ruff format --check hooks tests bench scripts tool
 
 render-example: venv ## Render a service with all defaults into ./example-service
 	$(VENV)/bin/copier copy --trust --defaults --vcs-ref HEAD . example-service

@@ -1,8 +1,11 @@
-"""Post-generation layer build: run the rendered project's own `python -m layerbuild`.
+"""Post-generation layer build: `make layer` in the rendered service.
 
-Runs once, on `copier copy` only (Copier runs tasks three times during `update`; updates
-rebuild through a migration instead). A missing Go or a failed build never undoes the render:
-the project is complete without build/, and the message says how to build later.
+`make layer` creates the service's .venv from requirements-dev.txt, which installs the pinned
+tooling (`lambda-otel-xray`, from the template repository at the rendered commit), then runs
+`lambda-otel-xray layer`: the same command a developer runs later, so the first build is the
+ordinary one. Runs once, on `copier copy` only (Copier runs tasks three times during `update`;
+updates rebuild through a migration instead). A missing Go or make, or a failed build, never
+undoes the render: the project is complete without build/, and the message says how to build.
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ class Outcome:
     message: str
 
 
-def run_layer_build(project: Path, python: str = sys.executable) -> Outcome:
-    if shutil.which("go") is None:
-        return Outcome(False, f"layer not built: Go is not installed here; {LATER}")
-    print(f"Building the OpenTelemetry layer in {project} (python -m layerbuild) ...", flush=True)
-    result = subprocess.run(
-        [python, "-m", "layerbuild"], cwd=project, env=dict(os.environ), check=False
-    )
+def run_layer_build(project: Path) -> Outcome:
+    for tool, why in (("go", "Go"), ("make", "make")):
+        if shutil.which(tool) is None:
+            return Outcome(False, f"layer not built: {why} is not installed here; {LATER}")
+    print(f"Building the OpenTelemetry layer in {project} (make layer) ...", flush=True)
+    result = subprocess.run(["make", "layer"], cwd=project, env=dict(os.environ), check=False)
     if result.returncode != 0:
         return Outcome(
             False,

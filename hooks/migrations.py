@@ -4,8 +4,9 @@ copier.yml's `_migrations` run `python hooks/migrations.py <migration> <project>
 checkout of the template version being updated to, in the real project only (never in the
 temporary copies Copier renders to compute the update). Two kinds:
 
-- ``rebuild-layer`` (unversioned, after every update): rebuild build/layer.zip once through the
-  project's own `python -m layerbuild`, which is content-addressed, so it is a no-op when no
+- ``rebuild-layer`` (unversioned, after every update): rebuild build/layer.zip once with
+  `make layer` (the tool the update pinned, installed into the service's venv), which is
+  content-addressed, so it is a no-op when no
   input changed. Without Go it prints how to build later; ``SKIP_LAYER_BUILD=1`` skips it (CI
   jobs and bots that only propose the update). A failed build never fails the update: the files
   are already updated, and the message says how to rebuild.
@@ -46,16 +47,14 @@ def skip_requested(env: Mapping[str, str]) -> bool:
     return env.get(SKIP_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def rebuild_layer(
-    project: Path, env: Mapping[str, str] | None = None, python: str = sys.executable
-) -> Outcome:
+def rebuild_layer(project: Path, env: Mapping[str, str] | None = None) -> Outcome:
     """Rebuild the project's layer once (the build itself decides whether anything changed)."""
     env = os.environ if env is None else env
     if skip_requested(env):
         return Outcome(
             False, f"layer rebuild skipped ({SKIP_ENV} is set); rebuild it with `make layer`"
         )
-    return run_layer_build(project, python)
+    return run_layer_build(project)
 
 
 # --------------------------------------------------------------------------- otlp-http-exporter

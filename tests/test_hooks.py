@@ -34,11 +34,24 @@ def test_without_go_the_render_stands_and_says_how_to_build(
     assert "make layer" in outcome.message
 
 
+def test_without_make_the_render_stands_and_says_how_to_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_go = tmp_path / "go"
+    fake_go.write_text("#!/bin/sh\nexit 0\n")
+    fake_go.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    outcome = run_layer_build(tmp_path)
+    assert not outcome.built
+    assert "make is not installed" in outcome.message
+    assert "make layer" in outcome.message
+
+
 @pytest.mark.usefixtures("go_on_path")
 def test_failed_build_is_reported_not_fatal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A project directory without layerbuild/: `python -m layerbuild` fails at once.
+    # A project directory without a Makefile: `make layer` fails at once.
     assert main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "layer build failed" in out

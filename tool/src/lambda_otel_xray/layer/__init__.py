@@ -1,4 +1,5 @@
-"""Builds build/layer.zip: the collector extension, its config and the OTel Python SDK.
+"""`lambda-otel-xray layer`: build/layer.zip, the collector extension with its config and the
+OpenTelemetry Python SDK.
 
 Lambda layers cannot be attached to container images, so the image carries the layer itself:
 the Dockerfile unpacks this zip into /opt, where Lambda starts /opt/extensions/* and the

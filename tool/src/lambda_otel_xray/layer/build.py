@@ -1,4 +1,10 @@
-"""The layer build: inputs -> cached collector binary + cached Python packages -> layer.zip."""
+"""The layer build: inputs -> cached collector binary + cached Python packages -> layer.zip.
+
+The collector is compiled from the service's collector/ (main.go, components.go, go.mod) against
+the lambdaotelxray Go module shipped in this package; the OpenTelemetry Python SDK is installed
+from the service's requirements-otel.txt for the function's Python and architecture. Every cache
+key is a hash of the inputs, so an unchanged service rebuilds nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,54 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import collector, components, package, python_part
-from .errors import LayerBuildError
+from .. import platforms
+from ..service import Service
+from . import collector, package, python_part
 from .hashing import file_sha256, key, tree_key
 from .steps import Steps
 
 EXTENSION_NAME = "collector"
 WRAPPER_NAME = "otel-instrument"
+# The exec wrapper the image sets as AWS_LAMBDA_EXEC_WRAPPER (shipped with this package).
+WRAPPER = Path(__file__).with_name(WRAPPER_NAME)
 # Bump when the build's output format changes, so old caches are not reused.
-FORMAT = "1"
-
-
-try:  # the build runs on the developer's machine, which needs Python 3.11+
-    import tomllib
-except ModuleNotFoundError as error:  # pragma: no cover - depends on the machine
-    raise SystemExit("the layer build needs Python 3.11 or newer (for tomllib)") from error
-
-
-@dataclass(frozen=True)
-class Project:
-    root: Path
-
-    @property
-    def pins_file(self) -> Path:
-        return self.root / "pins.toml"
-
-    @property
-    def collector_dir(self) -> Path:
-        return self.root / "collector"
-
-    @property
-    def config(self) -> Path:
-        return self.collector_dir / "config.yaml"
-
-    @property
-    def requirements(self) -> Path:
-        return self.root / "requirements-otel.txt"
-
-    @property
-    def wrapper(self) -> Path:
-        return self.root / "layer" / WRAPPER_NAME
-
-    def pins(self) -> dict[str, Any]:
-        try:
-            return tomllib.loads(self.pins_file.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise LayerBuildError(
-                f"{self.pins_file} is missing", "restore it with `copier update`"
-            ) from error
+FORMAT = "2"
+# Not compiled into the binary: the config is validated and zipped, the README is prose.
+NOT_SOURCES = ("config.yaml", "README.md")
 
 
 @dataclass(frozen=True)
@@ -70,27 +42,43 @@ class Options:
     force: bool = False
 
 
-def collector_key(project: Project, tags: list[str], goarch: str, go_label: str) -> str:
-    sources = tree_key(project.collector_dir, exclude=("config.yaml", "README.md"))
-    return key(FORMAT, "collector", sources, goarch, go_label, *collector.build_flags(tags))
-
-
-def python_key(project: Project, python_version: str, architecture: str) -> str:
+def collector_key(service: Service, module: Path, goarch: str, go_label: str) -> str:
     return key(
-        FORMAT, "python", project.requirements, python_version, architecture, sys.version_info[:2]
+        FORMAT,
+        "collector",
+        tree_key(service.collector_dir, exclude=NOT_SOURCES),
+        module_key(module),
+        goarch,
+        go_label,
+        *collector.build_flags(),
     )
 
 
-def layer_key(project: Project, tags: list[str], architecture: str, python_version: str) -> str:
+def module_key(module: Path) -> str:
+    """The shipped Go module's sources; its tests and test data do not change the binary."""
+    return tree_key(module, exclude=("testdata",), skip_suffixes=("_test.go",))
+
+
+def python_key(service: Service, python_version: str, architecture: str) -> str:
     return key(
         FORMAT,
-        tree_key(project.collector_dir, exclude=("README.md",)),
-        ",".join(tags),
+        "python",
+        service.otel_requirements,
+        python_version,
+        architecture,
+        sys.version_info[:2],
+    )
+
+
+def layer_key(service: Service, module: Path, architecture: str, python_version: str) -> str:
+    return key(
+        FORMAT,
+        tree_key(service.collector_dir, exclude=("README.md",)),
+        module_key(module),
         architecture,
         python_version,
-        project.requirements,
-        project.wrapper,
-        project.pins_file,
+        service.otel_requirements,
+        WRAPPER,
         tree_key(Path(__file__).parent, exclude=("__pycache__",)),
     )
 
@@ -109,64 +97,50 @@ def up_to_date(out_dir: Path, wanted: str) -> bool:
     ) == file_sha256(zip_path)
 
 
-def build_layer(project: Project, options: Options) -> dict[str, Any]:
-    started = time.monotonic()
-    pins = project.pins()
-    function = pins.get("function", {})
-    architecture = options.architecture or function.get("architecture", "x86_64")
-    python_version = options.python_version or function.get("python_version", "3.13")
-    if architecture not in collector.GOARCH:
-        raise LayerBuildError(
-            f"unknown architecture {architecture!r}", "use x86_64 or arm64 (pins.toml or --arch)"
-        )
-    goarch = collector.GOARCH[architecture]
-    steps = Steps(total=6)
-
-    with steps.step("Read collector config and derive build tags") as notes:
-        tags = components.build_tags(project.config)
-        notes.append(" ".join(t.removeprefix("lambdacomponents.") for t in tags[1:]))
-    inputs_key = layer_key(project, tags, architecture, python_version)
-    if not options.force and up_to_date(options.out_dir, inputs_key):
-        print(
-            f"layer is up to date: {options.out_dir / 'layer.zip'} (inputs unchanged; "
-            "use --force to rebuild)",
-            file=sys.stderr,
-        )
-        return json.loads((options.out_dir / "layer-manifest.json").read_text())
-
+def _collector(
+    steps: Steps, service: Service, cache: Path, goarch: str
+) -> tuple[Path, collector.GoToolchain]:
+    """Compile (or reuse) the extension for ``goarch`` and validate the config with it."""
+    module = collector.module_dir()
     with steps.step("Check the Go toolchain") as notes:
-        go = collector.find_go(pins["collector"]["go"])
+        go = collector.find_go(collector.go_requirement(service.collector_dir))
         notes.append(go.label)
 
-    cache = options.cache_dir
-    binary = cache / f"collector-{collector_key(project, tags, goarch, go.label)}" / EXTENSION_NAME
-    host_goarch = collector.host_goarch()
-    validator = (
-        binary
-        if goarch == host_goarch
-        else cache
-        / f"collector-{collector_key(project, tags, host_goarch, go.label)}"
-        / EXTENSION_NAME
-    )
+    def binary_for(arch: str) -> Path:
+        return (
+            cache / f"collector-{collector_key(service, module, arch, go.label)}" / EXTENSION_NAME
+        )
+
+    binary = binary_for(goarch)
+    host = platforms.of(platforms.host_architecture()).goarch
+    # An arm64 binary cannot run on an x86_64 build machine: validate the config with a host
+    # build of the same sources.
+    validator = binary if goarch == host else binary_for(host)
     with steps.step(f"Compile the collector extension for linux/{goarch}") as notes:
-        missing = [path for path in {binary, validator} if not path.is_file()]
+        missing = [path for path in dict.fromkeys((binary, validator)) if not path.is_file()]
         if not missing:
             notes.append("cached")
         else:
-            collector.download_modules(go, project.collector_dir)
-            for path in missing:
-                arch = goarch if path == binary else host_goarch
-                collector.build(go, project.collector_dir, arch, tags, path)
+            cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix=".gomod-", dir=cache) as staging:
+                modfile = collector.write_modfile(service.collector_dir, module, Path(staging))
+                collector.download_modules(go, service.collector_dir, modfile)
+                for path in missing:
+                    arch = goarch if path == binary else host
+                    collector.build(go, service.collector_dir, modfile, arch, path)
             notes.append(f"{binary.stat().st_size / 1e6:.1f} MB")
 
     with steps.step("Validate collector/config.yaml with the built collector") as notes:
-        collector.validate(validator, project.config)
+        collector.validate(validator, service.collector_config)
         if validator != binary:
-            notes.append(f"checked with the linux/{host_goarch} build of the same sources and tags")
+            notes.append(f"checked with the linux/{host} build of the same sources")
+    return binary, go
 
-    python_dir = cache / f"python-{python_key(project, python_version, architecture)}"
-    title = f"Install OpenTelemetry Python for {python_version} on {architecture}"
-    with steps.step(title) as notes:
+
+def _python(steps: Steps, service: Service, cache: Path, python_version: str, arch: str) -> Path:
+    """Install (or reuse) the OpenTelemetry Python packages; returns their directory."""
+    python_dir = cache / f"python-{python_key(service, python_version, arch)}"
+    with steps.step(f"Install OpenTelemetry Python for {python_version} on {arch}") as notes:
         packages_file = python_dir / "packages.json"
         if packages_file.is_file():
             notes.append("cached")
@@ -175,7 +149,7 @@ def build_layer(project: Project, options: Options) -> dict[str, Any]:
             staging = Path(tempfile.mkdtemp(prefix=".python-", dir=cache))
             try:
                 installed = python_part.install(
-                    project.requirements, python_version, architecture, staging / "python"
+                    service.otel_requirements, python_version, arch, staging / "python"
                 )
                 compiled = python_part.precompile(staging / "python", python_version)
                 (staging / "packages.json").write_text(
@@ -185,14 +159,34 @@ def build_layer(project: Project, options: Options) -> dict[str, Any]:
                 staging.rename(python_dir)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-        python_info = json.loads(packages_file.read_text())
-        notes.append(f"{len(python_info['packages'])} packages")
+        notes.append(f"{len(json.loads(packages_file.read_text())['packages'])} packages")
+    return python_dir
+
+
+def build_layer(service: Service, options: Options) -> dict[str, Any]:
+    started = time.monotonic()
+    architecture = options.architecture or service.architecture
+    python_version = options.python_version or service.python_version
+    goarch = platforms.of(architecture).goarch
+    module = collector.module_dir()
+    inputs_key = layer_key(service, module, architecture, python_version)
+    if not options.force and up_to_date(options.out_dir, inputs_key):
+        print(
+            f"layer is up to date: {options.out_dir / 'layer.zip'} (inputs unchanged; "
+            "use --force to rebuild)",
+            file=sys.stderr,
+        )
+        return json.loads((options.out_dir / "layer-manifest.json").read_text())
+
+    steps = Steps(total=5)
+    binary, go = _collector(steps, service, options.cache_dir, goarch)
+    python_dir = _python(steps, service, options.cache_dir, python_version, architecture)
 
     with steps.step("Package build/layer.zip") as notes:
         entries: dict[str, Path] = {
             f"extensions/{EXTENSION_NAME}": binary,
-            "collector-config/config.yaml": project.config,
-            WRAPPER_NAME: project.wrapper,
+            "collector-config/config.yaml": service.collector_config,
+            WRAPPER_NAME: WRAPPER,
         }
         package.add_tree(entries, python_dir / "python", "python")
         options.out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,18 +201,15 @@ def build_layer(project: Project, options: Options) -> dict[str, Any]:
                     "python_version": python_version,
                     "collector": {
                         "extension": f"extensions/{EXTENSION_NAME}",
-                        "build_tags": tags,
-                        "build_flags": collector.build_flags(tags),
+                        "build_flags": collector.build_flags(),
                         "go_version": go.label,
                         "goarch": goarch,
-                        "module_versions": pins["collector"],
-                        "sources_sha256": tree_key(
-                            project.collector_dir, exclude=("config.yaml", "README.md")
-                        ),
+                        "sources_sha256": tree_key(service.collector_dir, exclude=NOT_SOURCES),
+                        "module_sha256": module_key(module),
                         "binary_sha256": file_sha256(binary),
                         "binary_bytes": binary.stat().st_size,
                     },
-                    "python": python_info,
+                    "python": json.loads((python_dir / "packages.json").read_text()),
                     "timings_s": steps.timings,
                 },
                 options.out_dir,

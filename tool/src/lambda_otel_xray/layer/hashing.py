@@ -15,10 +15,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def tree_files(root: Path, exclude: Iterable[str] = ()) -> list[Path]:
+def tree_files(
+    root: Path, exclude: Iterable[str] = (), skip_suffixes: tuple[str, ...] = ()
+) -> list[Path]:
+    """Files under ``root``, minus any under a path part named in ``exclude`` and any whose name
+    ends with one of ``skip_suffixes``."""
     skip = set(exclude)
     return sorted(
-        p for p in root.rglob("*") if p.is_file() and not (set(p.relative_to(root).parts) & skip)
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not (set(p.relative_to(root).parts) & skip)
+        and not (skip_suffixes and p.name.endswith(skip_suffixes))
     )
 
 
@@ -36,9 +44,9 @@ def key(*parts: object) -> str:
     return digest.hexdigest()
 
 
-def tree_key(root: Path, exclude: Iterable[str] = ()) -> str:
+def tree_key(root: Path, exclude: Iterable[str] = (), skip_suffixes: tuple[str, ...] = ()) -> str:
     digest = hashlib.sha256()
-    for path in tree_files(root, exclude):
+    for path in tree_files(root, exclude, skip_suffixes):
         rel = path.relative_to(root).as_posix()
         digest.update(f"{rel}\0{file_sha256(path)}\n".encode())
     return digest.hexdigest()

@@ -15,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .errors import LayerBuildError
+from .. import platforms
+from ..errors import ToolError
 
-PLATFORM = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 NETWORK_HINTS = (
     "NewConnectionError",
     "ConnectTimeout",
@@ -49,7 +49,7 @@ def pip_command(target: Path, python_version: str, architecture: str, *args: str
         "--python-version",
         python_version,
         "--platform",
-        PLATFORM[architecture],
+        platforms.of(architecture).pip,
         *args,
     ]
 
@@ -66,18 +66,18 @@ def install(
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()
         if "No module named pip" in output:
-            raise LayerBuildError(
+            raise ToolError(
                 f"{sys.executable} has no pip",
                 "run `make venv` and build with `make layer` (it uses .venv/bin/python)",
                 output,
             )
         if any(hint in output for hint in NETWORK_HINTS):
-            raise LayerBuildError(
+            raise ToolError(
                 "pip could not reach the package index",
                 "check the network, or set PIP_INDEX_URL to your mirror",
                 output,
             )
-        raise LayerBuildError(
+        raise ToolError(
             f"pip could not install {requirements.name} for Python {python_version} "
             f"on {architecture}",
             "check the pins in requirements-otel.txt: each package needs a wheel for that "

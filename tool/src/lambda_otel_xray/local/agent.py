@@ -1,8 +1,8 @@
 """The part of a local run that lives in the function's network namespace.
 
-`python -m localrun.agent` starts the local AWS stand-ins (standins.py), relays the runtime's
-Runtime API calls (adding the trace header RIE drops), invokes the function and reads its traces
-back, on commands from the runner: one JSON object per line on stdin, one reply per line on
+`python -m lambda_otel_xray.local.agent` starts the local AWS stand-ins (standins.py), relays
+the runtime's Runtime API calls (adding the trace header RIE drops), invokes the function and
+reads its traces back, on commands from the runner: one JSON object per line on stdin, one reply per line on
 stdout (logs go to stderr). The runner starts it where the function's 127.0.0.1 is: on this
 machine for the sandbox runner, in a container whose network namespace the function's container
 joins for the Docker runner. Either way the function reaches X-Ray, STS and the relay on
@@ -251,7 +251,10 @@ def wait_for_traces(
 
 
 class Agent:
-    """The commands the runner sends (see `serve`)."""
+    """The commands the runner sends (see `serve`): each name in COMMANDS is a method taking
+    keyword arguments and returning a JSON-serialisable dict."""
+
+    COMMANDS: tuple[str, ...] = ("start", "listening", "invoke", "traces", "report")
 
     def __init__(self) -> None:
         self.standin: XRayStandIn | None = None
@@ -274,7 +277,7 @@ class Agent:
         """Stand-ins up, listening on ``listen`` (see XRayStandIn); with ``runtime_api``, the
         relay in front of RIE's Runtime API there, and the invoker for RIE at ``invoke``."""
         self.region = region
-        self.standin = XRayStandIn(
+        self.standin = self.make_standin(
             exporter, region, host=listen, advertise=advertise, credentials=tuple(credentials)
         )
         self.standin.start()
@@ -287,6 +290,10 @@ class Agent:
             "collector_env": self.standin.collector_env(),
         }
 
+    def make_standin(self, exporter: str, region: str, **options: Any) -> XRayStandIn:
+        """The local AWS stand-ins (a subclass may give them another export endpoint)."""
+        return XRayStandIn(exporter, region, **options)
+
     def listening(self) -> dict[str, Any]:
         assert self.invoker is not None
         return {"listening": self.invoker.listening()}
@@ -295,11 +302,6 @@ class Agent:
         assert self.invoker is not None
         payload = base64.b64decode(payload_b64)
         return asdict(self.invoker.invoke(payload, index=index, phase=phase, sampled=sampled))
-
-    def set_fault(self, *, mode: str) -> dict[str, Any]:
-        assert self.standin is not None and self.standin.front is not None
-        self.standin.front.set_mode(mode)
-        return {}
 
     def traces(
         self, *, since: float, wait_s: float, trace_ids: list[str] | None = None, count: int = 0
@@ -321,7 +323,6 @@ class Agent:
                 "spans": list(otlp.spans) if otlp else [],
                 "auth": list(otlp.auth) if otlp else [],
                 "unprocessed": list(otlp.unprocessed) if otlp else [],
-                "requests": list(otlp.raw_requests) if otlp else [],
             },
             "relayed_trace_headers": self.relay.relayed if self.relay else 0,
             # The namespace's network interfaces: only "lo" when the runner isolated it.
@@ -339,16 +340,11 @@ class Agent:
             self.standin = None
 
 
-def serve(stdin: Any = sys.stdin, stdout: Any = sys.stdout) -> int:
+def serve(agent: Agent | None = None, stdin: Any = sys.stdin, stdout: Any = sys.stdout) -> int:
     """Answer commands until stdin closes: {"op": name, **arguments} -> {"ok": ..., ...}."""
-    agent = Agent()
+    agent = agent or Agent()
     ops: dict[str, Callable[..., dict[str, Any]]] = {
-        "start": agent.start,
-        "listening": agent.listening,
-        "invoke": agent.invoke,
-        "set_fault": agent.set_fault,
-        "traces": agent.traces,
-        "report": agent.report,
+        name: getattr(agent, name) for name in agent.COMMANDS
     }
     try:
         print(json.dumps({"ok": True, "ready": True}), file=stdout, flush=True)

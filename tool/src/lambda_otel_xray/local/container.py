@@ -4,9 +4,9 @@ The image's own entrypoint (/lambda-entrypoint.sh from the Lambda base image) st
 Interface Emulator, which starts /opt/extensions/collector and the runtime; invocations go to
 port 8080. Two containers per run, sharing one network namespace and nothing else:
 
-- the agent (`python -m localrun.agent` in a container of the same image, `--network none`,
-  with the local stand-ins' packages and localrun's code mounted read-only): it owns the
-  namespace, so its 127.0.0.1 is the function's;
+- the agent (`python -m lambda_otel_xray.local.agent` in a container of the same image,
+  `--network none`, with the stand-ins' packages and this tool's code mounted read-only): it
+  owns the namespace, so its 127.0.0.1 is the function's;
 - the function (`--network container:<agent>`): its collector exports to the stand-ins on
   127.0.0.1, its AWS SDK calls go there, and nothing else is reachable. No port is published.
 
@@ -29,16 +29,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from . import project, tools
-from .backend import Stopped, docker_problem
-from .errors import LocalRunError
+import lambda_otel_xray
+
+from .. import platforms
+from ..errors import ToolError
+from ..service import Service
+from . import tools
+from .agentclient import AgentProcess
+from .runners import Stopped, docker_problem
 from .runtime_layout import TRACE_HEADER_WRAPPER
 
-ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64", "x86_64": "x86_64", "aarch64": "arm64"}
 # Under CPU emulation (an image of another architecture) code runs about ten times slower.
 EMULATION_SLOWDOWN = 10
-PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
-# Where the agent container and the function container find what localrun mounts.
+# The tool's own code, mounted read-only into the agent's container (its Python runs it).
+PACKAGE_DIR = Path(lambda_otel_xray.__file__).resolve().parent
+# Where the agent container and the function container find what the tool mounts.
 MOUNT = "/localrun"
 MEMORY_SCRIPT = """
 import os
@@ -53,21 +58,21 @@ for pid in os.listdir("/proc"):
 
 
 def _log(message: str) -> None:
-    print(f"[localrun] {message}", file=sys.stderr, flush=True)
+    print(f"[lambda-otel-xray] {message}", file=sys.stderr, flush=True)
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
     exe = shutil.which("docker")
     if exe is None:
-        raise LocalRunError("Docker is not installed")
+        raise ToolError("Docker is not installed")
     try:
         proc = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise LocalRunError(
+        raise ToolError(
             f"`docker {' '.join(args[:3])} ...` took more than {timeout:.0f} s"
         ) from None
     if check and proc.returncode != 0:
-        raise LocalRunError(
+        raise ToolError(
             f"`docker {' '.join(args[:3])} ...` failed: {(proc.stderr or proc.stdout).strip()}"
         )
     return proc
@@ -76,7 +81,7 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
 def image_config(image: str) -> dict[str, Any]:
     proc = docker("image", "inspect", image, check=False)
     if proc.returncode != 0:
-        raise LocalRunError(
+        raise ToolError(
             f"there is no image {image} in Docker: build it with `make image` (`make local` "
             "does that for you)."
         )
@@ -99,7 +104,7 @@ def ensure_base_image(dockerfile: Path, platform: str) -> None:
         pulled = docker("pull", "--platform", platform, base, timeout=1800, check=False)
         if pulled.returncode != 0:
             reason = (pulled.stderr or pulled.stdout).strip().splitlines()[-1:] or [""]
-            raise LocalRunError(
+            raise ToolError(
                 f"the base image {base} ({platform}) is not in Docker and cannot be pulled: "
                 f"{reason[0][:300]}\nCheck network access to public.ecr.aws (a proxy needs "
                 "Docker's proxy settings), or pull it on another machine and `docker load` it; "
@@ -111,13 +116,15 @@ class DockerFunction:
     """One execution environment: the function's container, from start to `docker stop`."""
 
     name = "docker"
+    # What the agent container runs (`python3 -m <it>`).
+    agent_module = "lambda_otel_xray.local.agent"
     # RIE's addresses inside the function's (and the agent's) network namespace.
     invoke_address = "127.0.0.1:8080"
     runtime_api_address = "127.0.0.1:9001"
 
     def __init__(
         self,
-        root: Path,
+        service: Service,
         build_dir: Path,
         log_path: Path,
         *,
@@ -127,43 +134,42 @@ class DockerFunction:
     ) -> None:
         problem = docker_problem()
         if problem:
-            raise LocalRunError(f"the Docker runner cannot run: {problem}.")
-        self.root = root
+            raise ToolError(f"the Docker runner cannot run: {problem}.")
+        self.service = service
+        self.root = service.root
         self.image = image
         self.log_path = log_path
         self.cpus = cpus
         config = image_config(image)
-        self.architecture = ARCHITECTURES.get(config.get("Architecture", ""), "?")
-        if self.architecture != project.ARCHITECTURE:
-            raise LocalRunError(
+        self.architecture = platforms.normalize(config.get("Architecture", "") or "?")
+        if self.architecture != service.architecture:
+            raise ToolError(
                 f"the image {image} is {config.get('Architecture')}, but the service is "
-                f"{project.ARCHITECTURE} (copier answer architecture): rebuild it with "
-                "`make image`."
+                f"{service.architecture} (copier answer architecture)",
+                "rebuild it with `make image`",
             )
         env = dict(e.split("=", 1) for e in config.get("Config", {}).get("Env") or [] if "=" in e)
         # The wrapper the image itself sets (the Dockerfile's ENV); ours runs before it.
         self.next_wrapper = env.get("AWS_LAMBDA_EXEC_WRAPPER") if next_wrapper is True else None
         if isinstance(next_wrapper, str):
             self.next_wrapper = next_wrapper
-        from .sandbox import tools_dir
-
         self.site = tools.agent_packages(
-            tools_dir(root), root, project.PYTHON_VERSION, self.architecture
+            tools.tools_dir(self.root), self.root, service.python_version, self.architecture
         )
         self.mounts = build_dir / "local" / "docker"
         self.mounts.mkdir(parents=True, exist_ok=True)
         wrapper = self.mounts / "trace-header-wrapper"
         wrapper.write_text(TRACE_HEADER_WRAPPER)
         wrapper.chmod(0o755)
-        self.timeout_s = project.TIMEOUT_S
+        self.timeout_s = service.timeout_s
         host = docker("info", "--format", "{{.Architecture}}").stdout.strip()
-        self.emulated = ARCHITECTURES.get(host, host) != self.architecture
+        self.emulated = platforms.normalize(host) != self.architecture
         if self.emulated:
-            self.timeout_s = min(900, project.TIMEOUT_S * EMULATION_SLOWDOWN)
+            self.timeout_s = min(900, service.timeout_s * EMULATION_SLOWDOWN)
             _log(
                 f"the image is {self.architecture} and Docker runs on {host}: it runs under CPU "
                 f"emulation, far slower than in Lambda, so this run gives the function "
-                f"{self.timeout_s} s instead of its {project.TIMEOUT_S} s timeout"
+                f"{self.timeout_s} s instead of its {service.timeout_s} s timeout"
             )
         self.run_id = uuid.uuid4().hex[:12]
         self.cidfile = build_dir / "local" / f"agent-{self.run_id}.cid"
@@ -175,7 +181,7 @@ class DockerFunction:
 
     @property
     def platform(self) -> str:
-        return PLATFORMS[self.architecture]
+        return platforms.of(self.architecture).docker
 
     def _label(self) -> list[str]:
         return ["--label", f"localrun.run={self.run_id}", "--label", "localrun=1"]
@@ -201,10 +207,10 @@ class DockerFunction:
             "--entrypoint", "python3",
             "-e", f"PYTHONPATH={MOUNT}/code:{MOUNT}/site",
             "-e", "PYTHONUNBUFFERED=1",
-            "-v", f"{self.root / 'localrun'}:{MOUNT}/code/localrun:ro",
+            "-v", f"{PACKAGE_DIR}:{MOUNT}/code/lambda_otel_xray:ro",
             *site,
             self.image,
-            "-m", "localrun.agent",
+            "-m", self.agent_module,
         ], self.root  # fmt: skip
 
     def compile_site(self, log_path: Path) -> None:
@@ -214,13 +220,11 @@ class DockerFunction:
         marker = self.site / ".byte-compiled"
         if marker.is_file():
             return
-        from .run import AgentProcess
-
         _log(f"byte-compiling the local stand-ins' packages with {self.image}'s Python (once)")
         command, cwd = self.agent_command(compile_site=True)
         agent = AgentProcess(command, cwd, log_path)
         try:
-            agent.call("start", timeout=600, exporter="xray-otlp", region=project.AWS_REGION)
+            agent.call("start", timeout=600, exporter="xray-otlp", region=self.service.region)
         finally:
             agent.close()
             self.close()
@@ -241,14 +245,14 @@ class DockerFunction:
                     break
                 time.sleep(0.05)
             else:
-                raise LocalRunError(f"docker did not write the agent's id to {self.cidfile}")
+                raise ToolError(f"docker did not write the agent's id to {self.cidfile}")
         return self.agent_id
 
     def start(self, env: dict[str, str]) -> None:
         args = ["run", "-d", "--platform", self.platform, "--network", f"container:{self._agent()}"]
         args += self._label()
         # Lambda gives the function exactly its memory setting.
-        args += ["--memory", f"{project.MEMORY_SIZE_MB}m"]
+        args += ["--memory", f"{self.service.memory_mb}m"]
         if self.cpus:
             args += ["--cpus", str(self.cpus)]
         args += ["-v", f"{self.mounts}:{MOUNT}:ro"]
@@ -315,7 +319,7 @@ class DockerFunction:
         if stopped.exit_code == 137:
             stopped.killed.append(f"RIE did not exit within {timeout:.0f} s of SIGTERM")
         if state[1:] == ["true"]:
-            stopped.killed.append(f"out of memory ({project.MEMORY_SIZE_MB} MB)")
+            stopped.killed.append(f"out of memory ({self.service.memory_mb} MB)")
         self._remove_function()
         return stopped
 

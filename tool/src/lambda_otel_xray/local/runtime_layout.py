@@ -1,9 +1,8 @@
-"""What the Lambda Python base image provides, as localrun reproduces it.
+"""What the Lambda Python base image provides, as the sandbox runner reproduces it.
 
-The sandbox runner builds its /var/runtime from this (tools.py), and the template's own tests
-build their stand-ins of `public.ecr.aws/lambda/python` from it, so both start the runtime the way
-the base image does. Standard library only and no package-relative imports: the template tests
-load this file by path.
+The sandbox runner builds its /var/runtime from this (tools.py): the runtime starts the way the
+base image starts it, through AWS_LAMBDA_EXEC_WRAPPER. The template's own tests build their
+stand-ins of the base image from the same pins.
 """
 
 from __future__ import annotations
@@ -60,31 +59,16 @@ from awslambdaric.__main__ import main  # noqa: E402
 main([sys.argv[0], os.environ["_HANDLER"]])
 '''
 
-ENTRYPOINT = f"""#!/bin/sh
-# /lambda-entrypoint.sh HANDLER: what the Lambda base image runs. Inside Lambda the runtime API is
-# given (AWS_LAMBDA_RUNTIME_API) and the bootstrap starts directly; anywhere else the Runtime
-# Interface Emulator starts it and serves invocations on port 8080.
-if [ $# -ne 1 ]; then
-  echo "usage: /lambda-entrypoint.sh HANDLER (e.g. app.lambda_handler)" >&2
-  exit 142
-fi
-export _HANDLER="$1"
-if [ -z "${{AWS_LAMBDA_RUNTIME_API:-}}" ]; then
-  exec {RIE_PATH} {BOOTSTRAP_PATH}
-fi
-exec {BOOTSTRAP_PATH}
-"""
-
 
 def bootstrap(python: str, version: str) -> str:
     """/var/runtime/bootstrap for the interpreter ``python`` (Python ``version``)."""
     return _BOOTSTRAP.format(python=python, version=version)
 
 
-# The exec wrapper localrun puts in front of the image's own (AWS_LAMBDA_EXEC_WRAPPER). RIE
+# The exec wrapper a local run puts in front of the image's own (AWS_LAMBDA_EXEC_WRAPPER). RIE
 # takes an invocation's X-Ray trace header (X-Amzn-Trace-Id) but never hands it to the runtime,
 # where Lambda passes it in Lambda-Runtime-Trace-Id. So the runtime (only the runtime: extensions
-# keep talking to RIE) is pointed at localrun's Runtime API relay, which adds that header; then
+# keep talking to RIE) is pointed at the agent's Runtime API relay, which adds that header; then
 # the image's own wrapper (LOCALRUN_NEXT_WRAPPER, e.g. /opt/otel-instrument) takes over.
 TRACE_HEADER_WRAPPER = """#!/bin/sh
 if [ -n "${LOCALRUN_RUNTIME_API:-}" ]; then

@@ -1,4 +1,5 @@
-"""`make sam-local`: AWS SAM CLI's own local run, traced into the local X-Ray.
+"""`lambda-otel-xray sam-local` (`make sam-local`): AWS SAM CLI's own local run, traced into the
+local X-Ray.
 
 `sam local invoke` starts the image `sam build` made, with SAM's own copy of the Runtime
 Interface Emulator, on a Docker network of our choosing; its `--env-vars` can only set variables
@@ -28,10 +29,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from . import project, traces
+from ..errors import ToolError
+from ..service import Service
+from . import traces
+from .agentclient import AgentProcess
 from .container import DockerFunction, docker
-from .errors import LocalRunError
-from .run import AGENT_START_S, AgentProcess
 
 # What `sam local invoke` gives a function when SAM has no AWS session (samcli's env_vars.py).
 SAM_PLACEHOLDER_CREDENTIALS = ("defaultkey", "defaultsecret")
@@ -39,21 +41,20 @@ ALIAS = "localrun-xray"
 FUNCTION_ID = "Function"  # the function's logical id in template.yaml
 
 
-def sam_environment() -> dict[str, str]:
-    """SAM's own environment: this one without AWS credentials or configuration."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
-    }
+def sam_environment(region: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """SAM's own environment: this one without any AWS setting. Every variable botocore's
+    credential chain reads starts with AWS_ (keys, profiles, SSO, container and web-identity
+    credentials, config and credentials files, instance metadata), so none is passed on; the
+    files and instance metadata are then switched off explicitly."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items()}
+    env = {k: v for k, v in env.items() if not k.upper().startswith("AWS_")}
     env.update(
         {
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
             "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_REGION": project.AWS_REGION,
-            "AWS_DEFAULT_REGION": project.AWS_REGION,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
         }
     )
     return env
@@ -64,18 +65,25 @@ def env_vars(started: dict[str, Any]) -> dict[str, dict[str, str]]:
     return {FUNCTION_ID: {"AWS_ENDPOINT_URL": started["moto"], **started["collector_env"]}}
 
 
-def sam_invoke(root: Path, build_dir: Path, event: Path, image: str, report: Path | None) -> int:
+def sam_invoke(service: Service, event: Path, image: str, report: Path | None) -> int:
+    root, build_dir = service.root, service.build_dir
+    if service.iac != "sam":
+        raise ToolError(
+            f"sam-local runs `sam local invoke`, and this service deploys with {service.iac}",
+            "use `make local` (the image as Lambda runs it)",
+        )
     sam = shutil.which(os.environ.get("SAM", "sam"))
     if sam is None:
-        raise LocalRunError(
-            "the AWS SAM CLI is not installed: `pip install aws-sam-cli` (or see "
-            "https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/"
-            "install-sam-cli.html); `make local` runs the image without it."
+        raise ToolError(
+            "the AWS SAM CLI is not installed",
+            "`pip install aws-sam-cli` (or see https://docs.aws.amazon.com/serverless-"
+            "application-model/latest/developerguide/install-sam-cli.html); `make local` runs "
+            "the image without it",
         )
     if not (root / ".aws-sam" / "build" / "template.yaml").is_file():
-        raise LocalRunError("run `sam build` first (`make sam-local` does)")
+        raise ToolError("there is no `sam build` output", "run `sam build` (`make sam-local` does)")
     local = build_dir / "local"
-    function = DockerFunction(root, build_dir, local / "sam.log", image=image)
+    function = DockerFunction(service, build_dir, local / "sam.log", image=image)
     network = f"localrun-sam-{uuid.uuid4().hex[:12]}"
     agent: AgentProcess | None = None
     docker("network", "create", "--internal", "--label", "localrun=1", network)
@@ -84,9 +92,9 @@ def sam_invoke(root: Path, build_dir: Path, event: Path, image: str, report: Pat
         agent = AgentProcess(command, cwd, local / "agent.log")
         started = agent.call(
             "start",
-            timeout=AGENT_START_S,
-            exporter=project.TRACE_EXPORTER,
-            region=project.AWS_REGION,
+            timeout=AgentProcess.START_S,
+            exporter=service.exporter,
+            region=service.region,
             listen="0.0.0.0",  # reachable on the run's own network only
             advertise=ALIAS,
             credentials=list(SAM_PLACEHOLDER_CREDENTIALS),
@@ -95,16 +103,19 @@ def sam_invoke(root: Path, build_dir: Path, event: Path, image: str, report: Pat
         env_file.write_text(json.dumps(env_vars(started), indent=1) + "\n")
         since = time.time()
         proc = subprocess.run(
-            [sam, "local", "invoke", FUNCTION_ID, "--event", str(event)]
-            + ["--docker-network", network, "--env-vars", str(env_file), "--skip-pull-image"]
-            # Without --shutdown SAM force-removes the container after the invoke: the extension
-            # never gets SHUTDOWN and the spans in its batch are lost. With it, `docker stop`.
-            + ["--shutdown"],
+            [
+                *(sam, "local", "invoke", FUNCTION_ID, "--event", str(event)),
+                *("--docker-network", network, "--env-vars", str(env_file), "--skip-pull-image"),
+                # Without --shutdown SAM force-removes the container after the invoke: the
+                # extension never gets SHUTDOWN and the spans in its batch are lost. With it,
+                # SAM `docker stop`s it.
+                "--shutdown",
+            ],
             cwd=root,
-            env=sam_environment(),
+            env=sam_environment(service.region),
             capture_output=True,
             text=True,
-            timeout=project.TIMEOUT_S + 600,
+            timeout=service.timeout_s + 600,
         )
         (local / "sam.log").write_text(proc.stderr)
         print(proc.stdout.strip())
@@ -139,9 +150,9 @@ def sam_invoke(root: Path, build_dir: Path, event: Path, image: str, report: Pat
         print(traces.format_tree(trace))
     print(f"\nSAM's log (its RIE, the extension and the function): {local / 'sam.log'}")
     if proc.returncode != 0:
-        print(f"localrun: sam local invoke exited {proc.returncode}", file=sys.stderr)
+        print(f"lambda-otel-xray: sam local invoke exited {proc.returncode}", file=sys.stderr)
         return 1
     if not found_traces:
-        print("localrun: no trace reached the local X-Ray", file=sys.stderr)
+        print("lambda-otel-xray: no trace reached the local X-Ray", file=sys.stderr)
         return 1
     return 0

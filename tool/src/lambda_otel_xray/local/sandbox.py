@@ -20,10 +20,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import project, tools
-from .backend import Stopped
-from .errors import LocalRunError
+from ..errors import ToolError
+from ..service import Service
+from . import tools
 from .net import free_port, port_in_use
+from .runners import Stopped
 from .runtime_layout import BOOTSTRAP_PATH, TRACE_HEADER_WRAPPER
 from .stage import stage
 
@@ -34,7 +35,7 @@ LOCK_PATH = Path(tempfile.gettempdir()) / f"localrun-collector-ports-{os.getuid(
 
 
 def _log(message: str) -> None:
-    print(f"[localrun] {message}", file=sys.stderr, flush=True)
+    print(f"[lambda-otel-xray] {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -52,13 +53,13 @@ def collector_ports(wait_s: float = 900.0) -> Iterator[None]:
                     _log("another local run holds localhost:4317/4318; waiting for it")
                     told = True
                 if time.monotonic() > deadline:
-                    raise LocalRunError(
+                    raise ToolError(
                         f"another local run kept {LOCK_PATH} locked for {wait_s:.0f} s"
                     ) from None
                 time.sleep(0.2)
         busy = [p for p in COLLECTOR_PORTS if port_in_use(p)]
         if busy:
-            raise LocalRunError(
+            raise ToolError(
                 f"localhost:{busy[0]} is in use by another program; the collector extension "
                 "listens there (collector/config.yaml). Stop that program (often a local "
                 "OpenTelemetry Collector or another emulator) and run again, or use the Docker "
@@ -67,25 +68,11 @@ def collector_ports(wait_s: float = 900.0) -> Iterator[None]:
         yield
 
 
-def tools_dir(root: Path) -> Path:
-    """build/tools, or $LOCALRUN_TOOLS_DIR (to share one RIE and runtime between projects)."""
-    override = os.environ.get("LOCALRUN_TOOLS_DIR")
-    return Path(override).resolve() if override else root.resolve() / "build" / "tools"
-
-
-@contextlib.contextmanager
-def tools_lock(path: Path) -> Iterator[None]:
-    path.mkdir(parents=True, exist_ok=True)
-    with (path / ".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def check() -> None:
+def check(python_version: str) -> None:
     """What the sandbox needs of this machine; raises with what to do."""
     tools.require_linux()
     tools.bwrap()
-    tools.python_for(project.PYTHON_VERSION)
+    tools.python_for(python_version)
 
 
 def _var_overlay() -> list[str]:
@@ -146,26 +133,29 @@ class SandboxFunction:
 
     def __init__(
         self,
-        root: Path,
+        service: Service,
         build_dir: Path,
         log_path: Path,
         *,
         opt: Path | str | None = "layer",
         task: Path | None = None,
-        handler: str = project.HANDLER,
+        handler: str | None = None,
         next_wrapper: str | None = "/opt/otel-instrument",
     ) -> None:
-        check()
+        """``opt``, ``task`` and ``handler`` default to the service's layer, code and handler;
+        ``next_wrapper`` is the image's own exec wrapper (the Dockerfile's)."""
+        root = service.root
+        check(service.python_version)
         self.bwrap = tools.bwrap()
-        tools.python_packages(project.TRACE_EXPORTER)
-        where = tools_dir(root)
-        with tools_lock(where):
+        tools.python_packages(service.exporter)
+        where = tools.tools_dir(root)
+        with tools.tools_lock(where):
             self.rie = tools.rie(where)
-            self.runtime = tools.runtime(where, project.PYTHON_VERSION, root)
-        staged = stage(root, build_dir, project.CODE)
+            self.runtime = tools.runtime(where, service.python_version, root)
+        staged = stage(root, build_dir, service.code)
         self.opt = staged.opt if opt == "layer" else opt
         self.task = task or staged.task
-        self.handler = handler
+        self.handler = handler or service.handler
         self.next_wrapper = next_wrapper
         self.root = root
         self.log_path = log_path
@@ -177,14 +167,14 @@ class SandboxFunction:
         self.proc: subprocess.Popen[bytes] | None = None
         # The sandbox shares this machine's network (its loopback).
         self.isolation: dict[str, object] = {}
-        self.timeout_s = project.TIMEOUT_S
+        self.timeout_s = service.timeout_s
         self._pids: dict[str, int] = {}
         self._ports = collector_ports()
         self._ports.__enter__()
 
     def agent_command(self) -> tuple[list[str], Path]:
-        """The agent runs on this machine, in this Python (.venv: moto, boto3)."""
-        return [sys.executable, "-m", "localrun.agent"], self.root
+        """The agent runs on this machine, in this Python (the service's venv: moto, boto3)."""
+        return [sys.executable, "-m", "lambda_otel_xray.local.agent"], self.root
 
     def environment(self) -> dict[str, str]:
         """What the base image's config and entrypoint would set."""

@@ -3,9 +3,7 @@
 - `MotoServer`: moto's X-Ray and STS APIs, in a child process. The function's GetCallerIdentity
   goes here (AWS_ENDPOINT_URL_STS) and the traces are read back from here (GetTraceSummaries +
   BatchGetTraces), whichever exporter the collector uses.
-- `Front`: the endpoint the collector exports to. It can misbehave on purpose (`refuse`: the port
-  is closed; `500`: every request fails; `hang`: requests get no answer for 10 s) to show that the
-  function keeps answering when X-Ray does not; `ok` serves normally.
+- `Front`: the endpoint the collector exports to; it records every request (when, which status).
 - For the awsxray exporter the front forwards PutTraceSegments to moto. For xray-otlp it is an
   OTLP/HTTP receiver (`OtlpReceiver`): it checks the SigV4 signature (service `xray`, the
   function's region), decodes the protobuf, keeps the spans, and stores them in moto as X-Ray
@@ -14,7 +12,6 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import http.client
 import json
@@ -36,17 +33,14 @@ from . import sigv4
 FAKE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 FAKE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documentation example
 HOST = "127.0.0.1"
-HANG_SECONDS = 10.0
-FAULT_MODES = ("ok", "refuse", "500", "hang")
 MAX_DOCUMENTS_PER_CALL = 50
-RAW_REQUESTS_KEPT = 5
 
 Response = tuple[int, dict[str, str], bytes]
 Handler = Callable[[str, str, str, dict[str, str], bytes], Response]
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: get SIGKILL when the parent (localrun) dies."""
+    """In the child, before exec: get SIGKILL when the parent (the tool) dies."""
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -142,54 +136,45 @@ class _Server(ThreadingHTTPServer):
 
 
 class Front:
-    """The collector's export endpoint, with switchable failure modes."""
+    """The collector's export endpoint: every request is recorded, then answered by
+    ``respond`` (the handler given: moto's API, or the OTLP receiver)."""
 
     def __init__(
         self, handler: Handler, path_hint: str = "", host: str = HOST, advertise: str = ""
     ) -> None:
-        self._handler = handler
+        self.handler = handler
         self._host = host
         self._advertise = advertise or HOST
         self._path_hint = path_hint
-        self._mode = "ok"
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
         self.stats: Counter[str] = Counter()
-        # Every request that reached the port: arrival time, mode, status (None until answered).
+        # Every request that reached the port: arrival time, status (None until answered).
         self.requests: list[dict[str, Any]] = []
 
     @property
     def url(self) -> str:
         return f"http://{self._advertise}:{self.port}{self._path_hint}"
 
-    @property
-    def mode(self) -> str:
-        return self._mode
-
     def start(self) -> str:
-        self._listen()
+        self.listen()
         return self.url
 
-    def set_mode(self, mode: str) -> None:
-        if mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {mode!r}; choose one of {FAULT_MODES}")
-        with self._lock:
-            if mode == "refuse" and self._server is not None:
-                self._close()
-            elif mode != "refuse" and self._server is None:
-                self._listen()
-            self._mode = mode
-
     def stop(self) -> None:
-        self._stopping.set()  # releases hanging requests
-        with self._lock:
-            if self._server is not None:
-                self._close()
+        self.stopping.set()  # releases requests a subclass holds
+        self.close()
 
-    def _listen(self) -> None:
+    def respond(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response | None:
+        """The answer to one request; None drops the connection unanswered."""
+        return self.handler(method, path, query, headers, body)
+
+    def listen(self) -> None:
+        """Serve on ``self.port`` (0: a free port, kept for later calls)."""
         front = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -203,36 +188,25 @@ class Front:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _serve(self) -> None:
-                record: dict[str, Any] = {"time": time.time(), "mode": front._mode, "status": None}
+                record: dict[str, Any] = {"time": time.time(), "status": None}
                 front.requests.append(record)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                mode = record["mode"]
-                front.stats[f"{self.command} {mode}"] += 1
-                if mode == "refuse":
-                    # A keep-alive connection opened before the port was closed: drop it, so the
-                    # client's next attempt meets the closed port.
+                front.stats[self.command] += 1
+                url = urlsplit(self.path)
+                lowered = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    answer = front.respond(self.command, url.path, url.query, lowered, body)
+                except Exception as exc:  # the stand-in must answer, not die
+                    answer = (
+                        500,
+                        {"content-type": "text/plain"},
+                        f"stand-in error: {exc!r}\n".encode(),
+                    )
+                if answer is None:
                     self.close_connection = True
                     return
-                if mode == "500":
-                    status, headers, data = (
-                        500,
-                        {"content-type": "application/json"},
-                        (b'{"__type":"InternalFailure","message":"localrun: injected fault"}'),
-                    )
-                elif mode == "hang":
-                    front._stopping.wait(HANG_SECONDS)
-                    status, headers, data = 504, {"content-type": "text/plain"}, b"timed out\n"
-                else:
-                    url = urlsplit(self.path)
-                    lowered = {k.lower(): v for k, v in self.headers.items()}
-                    try:
-                        status, headers, data = front._handler(
-                            self.command, url.path, url.query, lowered, body
-                        )
-                    except Exception as exc:  # the stand-in must answer, not die
-                        status, headers = 500, {"content-type": "text/plain"}
-                        data = f"localrun stand-in error: {exc!r}\n".encode()
+                status, headers, data = answer
                 front.stats[f"status {status}"] += 1
                 record["status"] = status
                 try:
@@ -243,25 +217,31 @@ class Front:
                     self.end_headers()
                     self.wfile.write(data)
                 except OSError:
-                    pass  # the client gave up (e.g. its timeout during `hang`)
+                    pass  # the client gave up
 
             do_POST = do_PUT = do_GET = _serve
 
-        self._server = _Server((self._host, self.port), RequestHandler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        with self._lock:
+            if self._server is not None:
+                return
+            self._server = _Server((self._host, self.port), RequestHandler)
+            self.port = self._server.server_address[1]
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
 
-    def _close(self) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+    def close(self) -> None:
+        """Stop listening (the port is kept for a later ``listen``)."""
+        with self._lock:
+            if self._server is None:
+                return
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._server = None
+            self._thread = None
 
 
 # ------------------------------------------------------------------------------ OTLP receiver
@@ -443,9 +423,6 @@ class OtlpReceiver:
         self.spans: list[dict[str, Any]] = []
         self.auth: list[dict[str, Any]] = []
         self.unprocessed: list[dict[str, Any]] = []
-        # The first requests as they arrived (headers and body), so a test can check their
-        # signatures with another SigV4 implementation.
-        self.raw_requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._xray = boto3.client(
             "xray",
@@ -474,16 +451,6 @@ class OtlpReceiver:
         )
         with self._lock:
             self.auth.append({**check.as_dict(), "time": time.time()})
-            if len(self.raw_requests) < RAW_REQUESTS_KEPT:
-                self.raw_requests.append(
-                    {
-                        "method": method,
-                        "path": path,
-                        "query": query,
-                        "headers": headers,
-                        "body_b64": base64.b64encode(body).decode(),
-                    }
-                )
         if not check.ok:
             message = json.dumps({"message": f"SigV4 check failed: {check.reason}"}).encode()
             return 403, {"content-type": "application/json"}, message
@@ -538,6 +505,9 @@ class XRayStandIn:
         self.otlp: OtlpReceiver | None = None
         self.front: Front | None = None
 
+    # The export endpoint's class (a subclass may answer differently).
+    front_class: type[Front] = Front
+
     def start(self) -> None:
         moto = self.moto.start()
         self._warm_up(moto)
@@ -545,9 +515,11 @@ class XRayStandIn:
             self.otlp = OtlpReceiver(
                 region=self.region, moto_endpoint=moto, credentials=self.credentials
             )
-            self.front = Front(self.otlp.handle, OtlpReceiver.path, self.host, self.advertise)
+            self.front = self.front_class(
+                self.otlp.handle, OtlpReceiver.path, self.host, self.advertise
+            )
         else:
-            self.front = Front(forward_to(moto), "", self.host, self.advertise)
+            self.front = self.front_class(forward_to(moto), "", self.host, self.advertise)
         self.front.start()
 
     def _warm_up(self, endpoint: str) -> None:

@@ -1,4 +1,4 @@
-"""Build-once tools under build/tools/.
+"""Build-once tools under build/tools/ (or $LOCALRUN_TOOLS_DIR).
 
 For the sandbox runner: the Runtime Interface Emulator and a Python runtime like the base image's
 /var/runtime. For the Docker runner: the local stand-ins' Python packages, for the image's own
@@ -8,18 +8,21 @@ was built, so a changed pin rebuilds and an interrupted build is redone rather t
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from layerbuild.python_part import PLATFORM, pip_command
-
-from .errors import LocalRunError
+from .. import platforms
+from ..errors import ToolError
+from ..layer.python_part import pip_command
 from .runtime_layout import (
     BOOTSTRAP_PY,
     RIE_PACKAGE,
@@ -37,13 +40,27 @@ BWRAP_HELP = (
 )
 
 
+def tools_dir(root: Path) -> Path:
+    """build/tools, or $LOCALRUN_TOOLS_DIR (to share one RIE and runtime between projects)."""
+    override = os.environ.get("LOCALRUN_TOOLS_DIR")
+    return Path(override).resolve() if override else root.resolve() / "build" / "tools"
+
+
+@contextlib.contextmanager
+def tools_lock(path: Path) -> Iterator[None]:
+    path.mkdir(parents=True, exist_ok=True)
+    with (path / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _log(message: str) -> None:
-    print(f"[localrun] {message}", file=sys.stderr, flush=True)
+    print(f"[lambda-otel-xray] {message}", file=sys.stderr, flush=True)
 
 
 def require_linux() -> None:
     if sys.platform != "linux":
-        raise LocalRunError(
+        raise ToolError(
             "`make local` runs the function under the Lambda Runtime Interface Emulator in a Linux "
             "mount namespace; on this system use `make image` and run the image with Docker."
         )
@@ -52,12 +69,12 @@ def require_linux() -> None:
 def bwrap() -> str:
     found = shutil.which("bwrap")
     if found is None:
-        raise LocalRunError(BWRAP_HELP)
+        raise ToolError(BWRAP_HELP)
     return found
 
 
 def python_packages(exporter: str) -> None:
-    """The packages localrun itself needs in this interpreter (requirements-dev.txt)."""
+    """What the agent imports on this machine (the sandbox runner runs it here)."""
     import importlib.util
 
     needed = {"boto3": "boto3", "moto": "moto[server,xray]", "flask": "moto[server,xray]"}
@@ -67,16 +84,10 @@ def python_packages(exporter: str) -> None:
         {pkg for module, pkg in needed.items() if importlib.util.find_spec(module) is None}
     )
     if missing:
-        raise LocalRunError(
-            f"{sys.executable} lacks {', '.join(missing)}, which localrun needs (the local X-Ray "
-            "and STS stand-ins): run `make venv` and use .venv/bin/python (what `make local` "
-            "does), or `pip install -r requirements-dev.txt`."
+        raise ToolError(
+            f"{sys.executable} lacks {', '.join(missing)} (the local X-Ray and STS stand-ins)",
+            "run the tool from the service's venv (`make venv`; the Makefile uses .venv/bin)",
         )
-
-
-def host_architecture() -> str:
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "aarch64": "arm64"}.get(machine, machine)
 
 
 # ------------------------------------------------------------------------------------------ RIE
@@ -91,7 +102,7 @@ def rie(tools_dir: Path) -> Path:
         return exe
     go = shutil.which("go")
     if go is None:
-        raise LocalRunError(
+        raise ToolError(
             "the Lambda Runtime Interface Emulator is built from source with Go, and Go is not "
             "installed: install Go (https://go.dev/dl/) and run `make local` again."
         )
@@ -116,13 +127,13 @@ def rie(tools_dir: Path) -> Path:
             timeout=900,
         )
     except subprocess.TimeoutExpired:
-        raise LocalRunError(
+        raise ToolError(
             f"building the Runtime Interface Emulator: `go install {wanted}` "
             "took more than 15 minutes"
         ) from None
     if proc.returncode != 0 or not exe.is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        raise LocalRunError(
+        raise ToolError(
             f"could not build the Runtime Interface Emulator: `go install {wanted}` exited "
             f"{proc.returncode}:\n{tail}\n"
             "It needs the Go module proxy (GOPROXY) to serve that exact version; check network "
@@ -160,7 +171,7 @@ def python_for(version: str) -> Path:
         lines = proc.stdout.split("\n")
         if proc.returncode == 0 and lines[0].replace(" ", ".") == version:
             return Path(os.path.realpath(lines[1].strip()))
-    raise LocalRunError(
+    raise ToolError(
         f"Python {version} is not installed here. The layer's OpenTelemetry packages are built for "
         f"the function's Python ({version}, copier answer python_version), so the local runtime "
         f"must be that version too: install python{version} (e.g. with pyenv or your package "
@@ -178,13 +189,13 @@ def _build_step(cmd: list[str], path: Path, what: str, hint: str = "") -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     except subprocess.TimeoutExpired:
         shutil.rmtree(path, ignore_errors=True)
-        raise LocalRunError(
+        raise ToolError(
             f"could not {what}: `{' '.join(cmd[:4])} ...` took more than 15 minutes"
         ) from None
     if proc.returncode != 0:
         shutil.rmtree(path, ignore_errors=True)
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        raise LocalRunError(
+        raise ToolError(
             f"could not {what}: `{' '.join(cmd[:5])} ...` exited {proc.returncode}:\n{tail}{hint}"
         )
 
@@ -193,7 +204,7 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
     """A venv with the runtime interface client, boto3 and requirements.txt: /var/runtime."""
     python = python_for(python_version)
     if str(python).startswith("/opt/"):
-        raise LocalRunError(
+        raise ToolError(
             f"Python {python_version} lives in /opt ({python}), which the local Lambda sandbox "
             "replaces with the layer: install it elsewhere (e.g. /usr/local or pyenv)."
         )
@@ -236,14 +247,6 @@ def runtime(tools_dir: Path, python_version: str, project: Path) -> Path:
 # --------------------------------------------------------------------- the agent's packages
 
 
-def _pins(project: Path, name: str) -> dict[str, str]:
-    """``package -> requirement`` of a requirements file (comments and includes skipped)."""
-    out = {}
-    for line in function_requirements_file(project / name):
-        out[line.split("[")[0].split("=")[0].split(">")[0].strip().lower()] = line
-    return out
-
-
 def function_requirements_file(path: Path) -> list[str]:
     if not path.is_file():
         return []
@@ -252,12 +255,23 @@ def function_requirements_file(path: Path) -> list[str]:
 
 
 def agent_requirements(project: Path) -> list[str]:
-    """What `python -m localrun.agent` imports beyond the standard library, at the versions
-    requirements-dev.txt and requirements-otel.txt pin (moto, boto3, the OTLP protobufs)."""
-    dev = _pins(project, "requirements-dev.txt")
-    otel = _pins(project, "requirements-otel.txt")
-    sdk = otel["opentelemetry-sdk"].split("==", 1)[1]
-    return [dev["moto"], dev["boto3"], f"opentelemetry-proto=={sdk}"]
+    """What the agent imports beyond the standard library, at the versions this tool runs with
+    (moto, boto3) and the service's requirements-otel.txt pins (the OTLP protobufs)."""
+    sdk = ""
+    for line in function_requirements_file(project / "requirements-otel.txt"):
+        name, _, version = line.partition("==")
+        if name.strip().lower() == "opentelemetry-sdk":
+            sdk = version.split(";")[0].split()[0]
+    if not sdk:
+        raise ToolError(
+            f"{project / 'requirements-otel.txt'} does not pin opentelemetry-sdk",
+            "restore it with `copier update`",
+        )
+    return [
+        f"moto[server,xray]=={importlib.metadata.version('moto')}",
+        f"boto3=={importlib.metadata.version('boto3')}",
+        f"opentelemetry-proto=={sdk}",
+    ]
 
 
 def agent_packages(tools_dir: Path, project: Path, python_version: str, architecture: str) -> Path:
@@ -265,7 +279,7 @@ def agent_packages(tools_dir: Path, project: Path, python_version: str, architec
     machine's pip (`--platform`: nothing runs in the image to install them, and under emulation
     pip would be slow)."""
     requirements = agent_requirements(project)
-    material = json.dumps([requirements, PLATFORM[architecture], python_version])
+    material = json.dumps([requirements, platforms.of(architecture).pip, python_version])
     key = hashlib.sha256(material.encode()).hexdigest()[:12]
     path = tools_dir / f"agent-python{python_version}-{architecture}-{key}"
     marker = path / ".complete"
