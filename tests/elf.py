@@ -6,7 +6,10 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-MACHINES = {0x3E: "x86_64", 0xB7: "arm64"}
+from lambda_otel_xray.platforms import PLATFORMS
+
+# e_machine -> Lambda architecture (the tool's one table).
+MACHINES = {p.elf_machine: p.architecture for p in PLATFORMS.values()}
 PT_INTERP = 3
 PT_DYNAMIC = 2
 

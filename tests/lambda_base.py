@@ -8,7 +8,8 @@ builds unchanged. The stand-in reproduces what the Dockerfile and the runtime re
   by the image's own Python (the real image ships .pyc);
 - /var/runtime/bootstrap, which honours AWS_LAMBDA_EXEC_WRAPPER, and /lambda-entrypoint.sh, which
   starts the Runtime Interface Emulator (/usr/local/bin/aws-lambda-rie) when AWS_LAMBDA_RUNTIME_API
-  is unset; both from the template's own localrun/runtime_layout.py, which the sandbox runner uses;
+  is unset: the bootstrap and the pins from the tool's local/runtime_layout.py (what its sandbox
+  runner uses), the entrypoint from here (only the stand-ins need it);
 - WORKDIR /var/task, ENTRYPOINT /lambda-entrypoint.sh, the base image's environment variables;
 - no unzip and no package manager on PATH (AL2023's images have neither yum nor dnf);
 - the right architecture in the image config: the image is `docker load`ed from an archive made
@@ -27,7 +28,6 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
-import importlib.util
 import inspect
 import json
 import os
@@ -41,10 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "template"))  # the template's layerbuild (its pip command)
+from lambda_otel_xray import platforms
+from lambda_otel_xray.layer.python_part import pip_command
+from lambda_otel_xray.local import runtime_layout as layout_module
 
-from layerbuild.python_part import pip_command  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CACHE = Path(
     os.environ.get(
@@ -60,11 +61,8 @@ STANDIN_REPOSITORY = "localhost/lambda-python-standin"
 SUITES = {"3.11": "bookworm", "3.13": "trixie", "3.14": "forky"}
 # debootstrap scripts for suites newer than this machine's debootstrap knows.
 DEBOOTSTRAP_SCRIPTS = {"forky": "sid"}
-# Lambda architecture -> (Debian architecture, Docker architecture, variant).
-ARCHITECTURES = {
-    "x86_64": ("amd64", "amd64", None),
-    "arm64": ("arm64", "arm64", "v8"),
-}
+# The image config's CPU variant, beside the architecture (platforms.py has the rest).
+VARIANTS = {"x86_64": None, "arm64": "v8"}
 # What the base image's config sets (its documentation and `docker inspect`).
 IMAGE_ENV = (
     "LANG=en_US.UTF-8",
@@ -99,18 +97,25 @@ class StandInError(RuntimeError):
     """A stand-in could not be built; the message says which step and why."""
 
 
+# /lambda-entrypoint.sh HANDLER, as the Lambda base image's behaves: inside Lambda (and under
+# SAM's RIE) the runtime API is given and the bootstrap starts directly; anywhere else the
+# image's own Runtime Interface Emulator starts it and serves invocations on port 8080.
+ENTRYPOINT = f"""#!/bin/sh
+if [ $# -ne 1 ]; then
+  echo "usage: /lambda-entrypoint.sh HANDLER (e.g. app.lambda_handler)" >&2
+  exit 142
+fi
+export _HANDLER="$1"
+if [ -z "${{AWS_LAMBDA_RUNTIME_API:-}}" ]; then
+  exec {layout_module.RIE_PATH} {layout_module.BOOTSTRAP_PATH}
+fi
+exec {layout_module.BOOTSTRAP_PATH}
+"""
+
+
 def runtime_layout() -> ModuleType:
-    """The template's localrun/runtime_layout.py (RIE pin, /var/runtime contents, scripts)."""
-    path = ROOT / "template" / "localrun" / "runtime_layout.py"
-    spec = importlib.util.spec_from_file_location("template_runtime_layout", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def available_pythons() -> tuple[str, ...]:
-    return tuple(SUITES)
+    """The tool's runtime_layout (RIE pin, /var/runtime contents, the bootstrap)."""
+    return layout_module
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ class StandIn:
             raise StandInError(
                 f"no Debian suite ships Python {self.python} (have {', '.join(SUITES)})"
             )
-        if self.architecture not in ARCHITECTURES:
+        if self.architecture not in platforms.PLATFORMS:
             raise StandInError(f"unknown architecture {self.architecture}")
 
     @property
@@ -132,16 +137,16 @@ class StandIn:
 
     @property
     def deb_arch(self) -> str:
-        return ARCHITECTURES[self.architecture][0]
+        return platforms.of(self.architecture).debian
 
     @property
     def platform(self) -> str:
-        return f"linux/{ARCHITECTURES[self.architecture][1]}"
+        return platforms.of(self.architecture).docker
 
     @property
     def key(self) -> str:
         """Changes whenever anything that goes into the image changes: the code that builds it
-        (not this module's docs or tests), runtime_layout.py, the version and architecture."""
+        (not this module's docs or tests), the runtime layout, the version and architecture."""
         return _recipe_key(self.python, self.architecture)
 
     @property
@@ -160,8 +165,8 @@ def _log(message: str) -> None:
 def _recipe_key(python: str, architecture: str) -> str:
     builders = (_lay_out, _archive, _install_runtime_packages, _go_build_rie, _chroot, pip_command)
     recipe = [inspect.getsource(f) for f in builders]
-    recipe += [repr((IMAGE_ENV, PACKAGE_MANAGERS, ARCHITECTURES[architecture], MIRROR))]
-    recipe += [(ROOT / "template" / "localrun" / "runtime_layout.py").read_text(), python]
+    recipe += [repr((IMAGE_ENV, PACKAGE_MANAGERS, platforms.of(architecture), MIRROR))]
+    recipe += [inspect.getsource(layout_module), ENTRYPOINT, python]
     return hashlib.sha256("\0".join(recipe).encode()).hexdigest()[:12]
 
 
@@ -261,7 +266,7 @@ def _go_build_rie(layout: ModuleType, architecture: str, dest: Path) -> None:
     go = shutil.which("go")
     if go is None:
         raise StandInError("Go is needed to build the Runtime Interface Emulator")
-    goarch = ARCHITECTURES[architecture][1]
+    goarch = platforms.of(architecture).goarch
     with tempfile.TemporaryDirectory() as gopath:
         env = {
             **os.environ,
@@ -320,7 +325,7 @@ def _lay_out(rootfs: Path, standin: StandIn) -> None:
         0o755,
     )
     _write(rootfs / "var/runtime/bootstrap.py", layout.BOOTSTRAP_PY)
-    _write(rootfs / "lambda-entrypoint.sh", layout.ENTRYPOINT, 0o755)
+    _write(rootfs / "lambda-entrypoint.sh", ENTRYPOINT, 0o755)
     _go_build_rie(layout, standin.architecture, rootfs / layout.RIE_PATH.lstrip("/"))
     for directory in ("var/task", "opt"):
         (rootfs / directory).mkdir(parents=True, exist_ok=True)
@@ -355,7 +360,8 @@ def _lay_out(rootfs: Path, standin: StandIn) -> None:
 
 def _archive(rootfs: Path, standin: StandIn, out: Path) -> None:
     """A `docker load` archive: one layer, a config that records the right architecture."""
-    _, docker_arch, variant = ARCHITECTURES[standin.architecture]
+    docker_arch = platforms.of(standin.architecture).goarch  # Docker names them as Go does
+    variant = VARIANTS[standin.architecture]
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         work = Path(tmp)
         layer = work / "layer.tar"

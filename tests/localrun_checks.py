@@ -1,31 +1,36 @@
-"""What the end-to-end and image tests share: running a rendered service's `python -m localrun`,
-and checking what it reports (the invocations, the traces read back from the local X-Ray, the
-OTLP requests and their SigV4 signatures).
+"""What the end-to-end and image tests share: a rendered service's own venv and Makefile, its
+tool (`lambda-otel-xray local`, what `make local` runs), the fault harness (the tool's session
+API with tests/faults.py as the agent), and checks of what they report (the invocations, the
+traces read back from the local X-Ray, the OTLP requests and their SigV4 signatures).
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
+import hashlib
 import json
 import os
 import re
 import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from project_checks import missing_tool
-from toolenv import CACHE_DIR, tool_venv, venv_bin
+from toolenv import CACHE_DIR
 from xray_schema import SchemaUnavailable, document_errors
 
 REGION = "us-east-1"
-# localrun's fake credentials (AWS's documentation examples).
+# The tool's placeholder credentials (AWS's documentation examples).
 FAKE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 FAKE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
 # Shared by every run of every test module, like a developer's build/tools (LOCALRUN_TOOLS_DIR).
 LOCALRUN_TOOLS = CACHE_DIR / "localrun-tools"
+FAULTS = Path(__file__).with_name("faults.py")
 MEASURED: dict[str, Any] = {}
 
 
@@ -39,41 +44,71 @@ def measured(key: str, value: Any) -> None:
     out.write_text(json.dumps({**known, key: value}, indent=1) + "\n")
 
 
-def dev_python(project: Path) -> Path:
-    """The Python `make venv` gives the project (its requirements-dev.txt), cached."""
-    return venv_bin(tool_venv("localrun-dev", sorted(set(dev_requirements(project)))), "python")
+# ------------------------------------------------------------------ the service's venv and make
 
 
-def dev_requirements(project: Path) -> list[str]:
-    """requirements-dev.txt with its `-r` includes expanded: what `make venv` installs."""
-    out: list[str] = []
-    for line in (project / "requirements-dev.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("-r "):
-            out += dev_requirements_file(project / line[3:].strip())
-        elif line:
-            out.append(line)
-    return out
+def service_venv(project: Path) -> Path:
+    """The venv `make venv` makes for ``project`` (its requirements-dev.txt: the test tools and
+    the tool, a pip VCS requirement at the template snapshot's commit), made by that recipe,
+    once per requirements content: services rendered from the same snapshot share it."""
+    material = b"".join(
+        (project / name).read_bytes() for name in ("requirements-dev.txt", "requirements-otel.txt")
+    )
+    venv = CACHE_DIR / f"service-venv-{hashlib.sha256(material).hexdigest()[:16]}"
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(f"{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / ".installed").is_file():
+            proc = subprocess.run(
+                ["make", "--no-print-directory", "venv", f"VENV={venv}"],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return venv
 
 
-def dev_requirements_file(path: Path) -> list[str]:
-    return [
-        line.split("#", 1)[0].strip()
-        for line in path.read_text().splitlines()
-        if line.split("#", 1)[0].strip()
-    ]
+def make(
+    project: Path,
+    *targets: str,
+    timeout: float = 3600,
+    env: dict[str, str] | None = None,
+    **variables: str,
+) -> subprocess.CompletedProcess[str]:
+    """The service's own Makefile with its venv (``service_venv``)."""
+    assigns = [f"VENV={service_venv(project)}", *(f"{k}={v}" for k, v in variables.items())]
+    return subprocess.run(
+        ["make", "--no-print-directory", *targets, *assigns],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "LOCALRUN_TOOLS_DIR": str(LOCALRUN_TOOLS), **(env or {})},
+    )
+
+
+def tool_path(project: Path) -> Path:
+    return service_venv(project) / "bin" / "lambda-otel-xray"
+
+
+# ------------------------------------------------------------------------------------ runs
 
 
 @dataclass
 class Run:
-    proc: subprocess.CompletedProcess[str]
+    returncode: int
+    stdout: str
+    stderr: str
     report: dict[str, Any]
     log: str
     seconds: float
+    raw_requests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def output(self) -> str:
-        return f"--- stdout\n{self.proc.stdout}\n--- stderr\n{self.proc.stderr}"
+        return f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
     def invocations(self, phase: str | None = None) -> list[dict[str, Any]]:
         return [i for i in self.report["invocations"] if phase is None or i["phase"] == phase]
@@ -85,18 +120,23 @@ class Run:
         return {t["id"]: [json.loads(d) for d in t["documents"]] for t in self.report["traces"]}
 
 
-def localrun(
+def _log(project: Path) -> str:
+    log_file = project / "build" / "local" / "rie.log"
+    return log_file.read_text(errors="replace") if log_file.is_file() else ""
+
+
+def tool(
     project: Path,
     tmp_path: Path,
     *args: str,
-    python: Path | None = None,
     tools: Path = LOCALRUN_TOOLS,
     env: dict[str, str] | None = None,
     report: bool = True,
     timeout: float = 600,
 ) -> Run:
+    """The service's `lambda-otel-xray ARGS` (from its venv), as its Makefile runs it."""
     report_path = tmp_path / f"report-{time.monotonic_ns()}.json"
-    cmd = [str(python or dev_python(project)), "-m", "localrun", *args]
+    cmd = [str(tool_path(project)), *args]
     if report:
         cmd += ["--report", str(report_path)]
     start = time.monotonic()
@@ -108,11 +148,89 @@ def localrun(
         text=True,
         timeout=timeout,
     )
-    seconds = time.monotonic() - start
-    log_file = project / "build" / "local" / "rie.log"
-    log = log_file.read_text(errors="replace") if log_file.is_file() else ""
     data = json.loads(report_path.read_text()) if report_path.is_file() else {}
-    return Run(proc, data, log, seconds)
+    return Run(
+        proc.returncode, proc.stdout, proc.stderr, data, _log(project), time.monotonic() - start
+    )
+
+
+def fault_run(
+    project: Path,
+    *,
+    runner: str,
+    events: list[bytes],
+    count: int,
+    fault: str = "ok",
+    recover: int = 0,
+    fault_hold_s: float = 1.0,
+    trace_wait_s: float = 30.0,
+    extra_env: dict[str, str] | None = None,
+    image: str | None = None,
+    memory_every: int = 10,
+) -> Run:
+    """Invoke ``count`` times with the X-Ray stand-in in ``fault`` mode (tests/faults.py), then,
+    after at least ``fault_hold_s`` (longer than the collector's batch timeout, so it surely
+    tries to export into the fault), ``recover`` more times with it healthy; stop the function;
+    read the traces back. The tool's own session API drives it, with the fault agent."""
+    from lambda_otel_xray.local.container import MOUNT, DockerFunction
+    from lambda_otel_xray.local.sandbox import SandboxFunction
+    from lambda_otel_xray.local.session import LocalRun
+    from lambda_otel_xray.service import Service
+
+    class FaultSandbox(SandboxFunction):
+        def agent_command(self) -> tuple[list[str], Path]:
+            return [sys.executable, str(FAULTS)], self.root
+
+    class FaultDocker(DockerFunction):
+        agent_module = "faults"
+
+        def agent_command(self, *args: Any, **kwargs: Any) -> tuple[list[str], Path]:
+            command, cwd = super().agent_command(*args, **kwargs)
+            at = command.index(self.image)
+            command[at:at] = ["-v", f"{FAULTS}:{MOUNT}/code/faults.py:ro"]
+            return command, cwd
+
+    service = Service.load(project)
+    build_dir = service.build_dir
+    log_path = build_dir / "local" / "rie.log"
+    os.environ.setdefault("LOCALRUN_TOOLS_DIR", str(LOCALRUN_TOOLS))
+    if runner == "docker":
+        function = FaultDocker(service, build_dir, log_path, image=image or service.image)
+    else:
+        function = FaultSandbox(service, build_dir, log_path)
+    start = time.monotonic()
+    with LocalRun(service, function, runner=runner) as local:
+        if fault != "ok":
+            local.call("set_fault", mode=fault)
+        local.start(extra_env)
+        fault_started = time.monotonic()
+        phases = [("healthy" if fault == "ok" else fault, count)]
+        if recover:
+            phases.append(("recovered", recover))
+        for phase, n in phases:
+            if phase == "recovered":
+                time.sleep(max(0.0, fault_started + fault_hold_s - time.monotonic()))
+                local.call("set_fault", mode="ok")
+            for _ in range(n):
+                local.invoke(events[len(local.result.invocations) % len(events)], phase=phase)
+                if len(local.result.invocations) % memory_every == 1:
+                    local.sample_memory()
+        local.sample_memory()
+        recovered = [i.trace_id for i in local.result.invocations if i.phase == "recovered"]
+        if recovered:
+            # A recovered endpoint gets the new traces while the function is still up (the
+            # exporter retries in the background), before any SHUTDOWN flush.
+            local.traces(recovered, trace_wait_s)
+        local.stop()
+        expected = [
+            i.trace_id
+            for i in local.result.invocations
+            if fault == "ok" or i.phase == "recovered"
+        ]
+        result = local.finish(expected, trace_wait_s)
+        raw = local.call("raw_requests")["requests"]
+    report = result.as_dict()
+    return Run(0, "", "", report, _log(project), time.monotonic() - start, raw)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -220,7 +338,8 @@ def botocore_signature(request: dict[str, Any], signed: list[str]) -> str:
 
 def assert_sigv4(run: Run) -> None:
     """Every export was signed for X-Ray in the function's region (the stand-in's check), and
-    the signatures of the requests kept verbatim match botocore's independent computation."""
+    the signatures of the requests kept verbatim (fault_run) match botocore's independent
+    computation."""
     auth = run.report["otlp"]["auth"]
     assert auth, "the OTLP endpoint got no request"
     for check in auth:
@@ -229,9 +348,8 @@ def assert_sigv4(run: Run) -> None:
         assert check["region"] == REGION
         assert check["access_key"] == FAKE_ACCESS_KEY
         assert {"host", "x-amz-date", "content-type"} <= set(check["signed_headers"])
-    requests = run.report["otlp"]["requests"]
-    assert requests
-    for request in requests:
+    # The requests kept verbatim (fault_run's agent records them).
+    for request in run.raw_requests:
         match = SIGV4.match(request["headers"]["authorization"])
         assert match, request["headers"]["authorization"]
         assert (match["service"], match["region"]) == ("xray", REGION)

@@ -1,14 +1,15 @@
 """End to end with the sandbox runner: the rendered function run as Lambda runs it, without
 Docker, its traces read back from X-Ray (the Docker runner's image tests are test_image.py).
 
-Each case is rendered with tasks on (the post-copy hook builds build/layer.zip), then driven
-through the generated project's own entry point, `python -m localrun invoke --runner sandbox`
-(what `make local` runs where Docker is missing), with the Python environment `make venv` would
-create (cached in .cache/toolenvs). localrun starts the Runtime Interface Emulator in a
-bubblewrap mount namespace with the layer as /opt, so RIE launches the collector extension and the
-runtime goes through /opt/otel-instrument; the X-Ray and STS APIs are moto on 127.0.0.1, and for
-xray-otlp an OTLP/HTTP receiver that checks SigV4 and decodes the protobuf. Nothing else is
-stubbed.
+Each case is rendered, its layer built with its own `make layer` (the venv `make venv` creates,
+with the tool installed from the template snapshot's commit), then driven through the service's
+own tool, `lambda-otel-xray local --runner sandbox` (what `make local` runs where Docker is
+missing). The tool starts the Runtime Interface Emulator in a bubblewrap mount namespace with the
+layer as /opt, so RIE launches the collector extension and the runtime goes through
+/opt/otel-instrument; the X-Ray and STS APIs are moto on 127.0.0.1, and for xray-otlp an
+OTLP/HTTP receiver that checks SigV4 and decodes the protobuf. Nothing else is stubbed. The
+fault cases drive the same run through the tool's session API with tests/faults.py as the agent
+(an X-Ray that refuses, fails or hangs on purpose: test-only, so not in the tool).
 
 Cases: both exporters, x86_64, Python 3.11: the sandbox runs the host's Python, which the
 layer's packages must match (arm64 and other Pythons run in the image tests).
@@ -21,8 +22,6 @@ even under pytest-xdist.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 import subprocess
@@ -36,12 +35,13 @@ from localrun_checks import (
     assert_otlp_spans,
     assert_sigv4,
     assert_xray_document,
-    dev_python,
-    localrun,
+    fault_run,
+    make,
     measured,
     otlp_spans_of,
     payload,
     percentile,
+    tool,
 )
 from render import Case, render
 
@@ -73,16 +73,16 @@ RSS_GROWTH_LIMIT_MIB = 32
 
 @pytest.fixture(scope="session")
 def e2e_projects(template_repo: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Render (the hook builds the layer) once per exporter per session."""
+    """Render and `make layer` once per exporter per session."""
     cache: dict[str, Path] = {}
 
     def _project(exporter: str) -> Path:
         if exporter not in cache:
             dest = tmp_path_factory.mktemp(f"e2e-{exporter}") / "svc"
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                render(template_repo, dest, CASES[exporter].answers(), skip_tasks=False)
-            assert (dest / "build" / "layer.zip").is_file(), out.getvalue()
+            render(template_repo, dest, CASES[exporter].answers())
+            built = make(dest, "layer")
+            assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+            assert (dest / "build" / "layer.zip").is_file()
             cache[exporter] = dest
         return cache[exporter]
 
@@ -91,16 +91,16 @@ def e2e_projects(template_repo: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def runs(e2e_projects, tmp_path_factory):
-    """`localrun invoke --runner sandbox` runs, cached by (exporter, arguments)."""
+    """`lambda-otel-xray local --runner sandbox` runs, cached by (exporter, arguments)."""
     cache: dict[tuple[str, tuple[str, ...]], Run] = {}
 
     def _run(exporter: str, *args: str) -> Run:
         key = (exporter, args)
         if key not in cache:
-            cache[key] = localrun(
+            cache[key] = tool(
                 e2e_projects(exporter),
                 tmp_path_factory.mktemp("run"),
-                "invoke",
+                "local",
                 "--runner",
                 "sandbox",
                 *args,
@@ -123,7 +123,7 @@ def exporter(request: pytest.FixtureRequest) -> str:
 
 def test_one_invocation_one_trace(exporter: str, runs) -> None:
     run = runs(exporter, "--event", "events/sample.json")
-    assert run.proc.returncode == 0, run.output
+    assert run.returncode == 0, run.output
     [invocation] = run.invocations()
     assert invocation["status"] == 200
     response = payload(invocation)
@@ -149,7 +149,7 @@ def test_one_invocation_one_trace(exporter: str, runs) -> None:
         assert tree["greet"]["annotations"] == {"app_greeting_name": "OpenTelemetry"}
     # The printed tree names every segment.
     for name in (SLUG, f"{PACKAGE}.greet", "STS"):
-        assert name in run.proc.stdout
+        assert name in run.stdout
 
     if exporter == "xray-otlp":
         spans = assert_otlp_spans(run, invocation, SLUG, PACKAGE)
@@ -174,18 +174,10 @@ def test_shutdown_flushes_the_spans_still_batched(
     project = _copy(e2e_projects(exporter), tmp_path / "svc", with_build=True)
     config = project / "collector" / "config.yaml"
     config.write_text(config.read_text().replace("timeout: 200ms", "timeout: 60s", 1))
-    build = subprocess.run(
-        [str(dev_python(project)), "-m", "layerbuild"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    build = make(project, "layer", timeout=900)
     assert build.returncode == 0, build.stdout + build.stderr
-    run = localrun(
-        project, tmp_path, "invoke", "--runner", "sandbox", "--event", "events/sample.json"
-    )
-    assert run.proc.returncode == 0, run.output
+    run = tool(project, tmp_path, "local", "--runner", "sandbox", "--event", "events/sample.json")
+    assert run.returncode == 0, run.output
     [invocation] = run.invocations()
     assert [t["id"] for t in run.report["traces"]] == [invocation["trace_id"]]
     exports = [r for r in run.report["front_requests"] if r["status"] == 200]
@@ -198,7 +190,7 @@ def test_shutdown_flushes_the_spans_still_batched(
 
 def test_burst_then_shutdown_loses_nothing(exporter: str, runs) -> None:
     run = runs(exporter, "--event", "events/sample.json", "--count", str(BURST))
-    assert run.proc.returncode == 0, run.output
+    assert run.returncode == 0, run.output
     invocations = run.invocations()
     assert len(invocations) == BURST
     assert all(i["status"] == 200 and payload(i)["statusCode"] == 200 for i in invocations)
@@ -242,23 +234,21 @@ def test_burst_then_shutdown_loses_nothing(exporter: str, runs) -> None:
 
 
 @pytest.mark.parametrize("fault", ["refuse", "500", "hang"])
-def test_xray_faults_never_reach_the_function(exporter: str, fault: str, runs) -> None:
+def test_xray_faults_never_reach_the_function(
+    exporter: str, fault: str, runs, e2e_projects
+) -> None:
     healthy = runs(exporter, "--event", "events/sample.json", "--count", str(BURST))
-    assert healthy.proc.returncode == 0, healthy.output
-    run = runs(
-        exporter,
-        "--event",
-        "events/sample.json",
-        "--count",
-        str(FAULT_INVOCATIONS),
-        "--recover",
-        str(RECOVERED_INVOCATIONS),
-        "--xray-fault",
-        fault,
-        "--trace-wait",
-        "60",
+    assert healthy.returncode == 0, healthy.output
+    project = e2e_projects(exporter)
+    run = fault_run(
+        project,
+        runner="sandbox",
+        events=[(project / "events" / "sample.json").read_bytes()],
+        count=FAULT_INVOCATIONS,
+        recover=RECOVERED_INVOCATIONS,
+        fault=fault,
+        trace_wait_s=60,
     )
-    assert run.proc.returncode == 0, run.output
 
     # Every invocation answers normally, during the fault and after.
     normal = payload(healthy.invocations()[0])
@@ -324,7 +314,7 @@ def test_bad_event_is_a_400_recorded_on_the_span(exporter: str, runs, tmp_path: 
     bad = tmp_path / "bad.json"
     bad.write_text('["not", "an", "object"]')
     run = runs(exporter, "--event", str(bad))
-    assert run.proc.returncode == 0, run.output
+    assert run.returncode == 0, run.output
     [invocation] = run.invocations()
     assert invocation["status"] == 200  # the function answered; its answer is the 400
     response = payload(invocation)
@@ -362,7 +352,7 @@ def test_unsampled_invocations_export_nothing(exporter: str, runs) -> None:
     """Lambda samples: an invocation whose trace header says Sampled=0 must not reach X-Ray
     (no PutTraceSegments, no OTLP request), and X-Ray bills per trace recorded."""
     run = runs(exporter, "--event", "events/sample.json", "--count", "5", "--unsampled")
-    assert run.proc.returncode == 0, run.output
+    assert run.returncode == 0, run.output
     invocations = run.invocations()
     assert len(invocations) == 5
     assert all(i["status"] == 200 and payload(i)["statusCode"] == 200 for i in invocations)
@@ -370,7 +360,7 @@ def test_unsampled_invocations_export_nothing(exporter: str, runs) -> None:
     assert run.report["relayed_trace_headers"] == 5  # the runtime got each Sampled=0 header
     assert run.report["expected_trace_ids"] == []
     assert run.report["front_requests"] == []  # the collector sent nothing at all
-    assert run.report["otlp"]["requests"] == []
+    assert run.report["otlp"]["auth"] == [] and run.report["otlp"]["spans"] == []
     assert run.report["traces"] == []
     assert "[collector] SHUTDOWN" in run.log  # and it did get to flush
 
@@ -384,7 +374,7 @@ def test_verify_traces_reads_an_xray_endpoint(runs, e2e_projects, tmp_path: Path
     from moto.server import ThreadedMotoServer
 
     source = runs("awsxray", "--event", "events/sample.json")
-    assert source.proc.returncode == 0, source.output
+    assert source.returncode == 0, source.output
     [trace] = source.report["traces"]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -399,7 +389,7 @@ def test_verify_traces_reads_an_xray_endpoint(runs, e2e_projects, tmp_path: Path
             aws_secret_access_key="test",
         )
         client.put_trace_segments(TraceSegmentDocuments=trace["documents"])
-        run = localrun(
+        run = tool(
             e2e_projects("awsxray"),
             tmp_path,
             "verify-traces",
@@ -414,11 +404,11 @@ def test_verify_traces_reads_an_xray_endpoint(runs, e2e_projects, tmp_path: Path
         )
     finally:
         server.stop()
-    assert run.proc.returncode == 0, run.output
-    assert trace["id"] in run.proc.stdout
+    assert run.returncode == 0, run.output
+    assert trace["id"] in run.stdout
     for name in (SLUG, f"{PACKAGE}.greet", "STS"):
-        assert name in run.proc.stdout
-    assert "└──" in run.proc.stdout  # printed as a tree
+        assert name in run.stdout
+    assert "└──" in run.stdout  # printed as a tree
 
 
 # ------------------------------------------------------------------------- clear errors
@@ -436,20 +426,20 @@ def _copy(project: Path, dest: Path, *, with_build: bool) -> Path:
 
 def test_missing_layer_says_make_layer(e2e_projects, tmp_path: Path) -> None:
     project = _copy(e2e_projects("awsxray"), tmp_path / "svc", with_build=False)
-    run = localrun(
+    run = tool(
         project,
         tmp_path,
-        "invoke",
+        "local",
         "--runner",
         "sandbox",
         "--event",
         "events/sample.json",
         timeout=300,
     )
-    assert run.proc.returncode == 1
-    assert "layer.zip does not exist" in run.proc.stderr
-    assert "make layer" in run.proc.stderr
-    assert "Traceback" not in run.proc.stderr
+    assert run.returncode == 1
+    assert "layer.zip does not exist" in run.stderr
+    assert "make layer" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_no_docker_and_no_bwrap_says_how_to_install_either(e2e_projects, tmp_path: Path) -> None:
@@ -458,29 +448,29 @@ def test_no_docker_and_no_bwrap_says_how_to_install_either(e2e_projects, tmp_pat
     go = shutil.which("go")
     if go:
         (bin_dir / "go").symlink_to(go)
-    run = localrun(
+    run = tool(
         e2e_projects("awsxray"),
         tmp_path,
-        "invoke",
+        "local",
         "--event",
         "events/sample.json",
         env={"PATH": str(bin_dir)},
     )
-    assert run.proc.returncode == 1
-    assert "runs the function's image with Docker, but Docker is not installed" in run.proc.stderr
-    assert "falls back to a bubblewrap sandbox" in run.proc.stderr
-    assert "bubblewrap (bwrap) is not installed" in run.proc.stderr
-    assert "apt-get install bubblewrap" in run.proc.stderr
-    assert "Traceback" not in run.proc.stderr
+    assert run.returncode == 1
+    assert "runs the function's image with Docker, but Docker is not installed" in run.stderr
+    assert "falls back to a bubblewrap sandbox" in run.stderr
+    assert "bubblewrap (bwrap) is not installed" in run.stderr
+    assert "apt-get install bubblewrap" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_rie_build_failure_is_explained(e2e_projects, tmp_path: Path) -> None:
     empty_cache = tmp_path / "gomodcache"
     empty_cache.mkdir()
-    run = localrun(
+    run = tool(
         e2e_projects("awsxray"),
         tmp_path,
-        "invoke",
+        "local",
         "--runner",
         "sandbox",
         "--event",
@@ -489,9 +479,9 @@ def test_rie_build_failure_is_explained(e2e_projects, tmp_path: Path) -> None:
         tools=tmp_path / "tools",
         timeout=300,
     )
-    assert run.proc.returncode == 1
-    assert "could not build the Runtime Interface Emulator" in run.proc.stderr
-    assert "aws-lambda-runtime-interface-emulator" in run.proc.stderr
-    assert "Traceback" not in run.proc.stderr
+    assert run.returncode == 1
+    assert "could not build the Runtime Interface Emulator" in run.stderr
+    assert "aws-lambda-runtime-interface-emulator" in run.stderr
+    assert "Traceback" not in run.stderr
     assert not (tmp_path / "tools" / "aws-lambda-rie.version").exists()
     subprocess.run(["chmod", "-R", "u+w", str(empty_cache)], check=False)  # go's cache is r/o

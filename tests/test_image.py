@@ -1,8 +1,8 @@
 """The container image, built with a real Docker engine and run the way Lambda runs an image.
 
-Each case renders a service (the post-copy hook builds build/layer.zip), builds its image with
-the service's own `make image` from the unchanged Dockerfile, and runs it with `make local`,
-whose Docker runner starts the image's /lambda-entrypoint.sh (the Runtime Interface Emulator;
+Each case renders a service, builds its image with the service's own `make image` (the layer
+first, with the tool its `make venv` installs) from the unchanged Dockerfile, and runs it with
+`make local`, whose Docker runner starts the image's /lambda-entrypoint.sh (the Runtime Interface Emulator;
 invocations on port 8080) in a network namespace shared only with the run's agent container
 (the local X-Ray and STS). `public.ecr.aws/lambda/python:<version>` cannot be pulled here, so a
 stand-in with its layout takes that name while a case builds (lambda_base.py).
@@ -14,10 +14,7 @@ the xray-otlp exporter; and each other Python a Debian suite ships (3.11, 3.14).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import shlex
 import subprocess
 import time
@@ -28,17 +25,16 @@ from typing import Any
 import pytest
 from lambda_base import SUITES, base_image
 from localrun_checks import (
-    LOCALRUN_TOOLS,
     Run,
     assert_handler_trace,
     assert_otlp_spans,
     assert_sigv4,
     assert_xray_document,
-    dev_python,
-    localrun,
+    make,
     measured,
     payload,
     percentile,
+    tool,
 )
 from project_checks import missing_tool
 from render import render
@@ -93,32 +89,8 @@ def _require_docker() -> None:
 @dataclass
 class Built:
     project: Path
-    python: Path
     build_seconds: float
     size_bytes: int
-
-
-def make(
-    project: Path,
-    python: Path,
-    *targets: str,
-    timeout: float = 3600,
-    env: dict[str, str] | None = None,
-    **variables: str,
-) -> subprocess.CompletedProcess[str]:
-    """The service's own Makefile, with the cached venv as its .venv (marked up to date, so make
-    does not re-create it: it has exactly requirements-dev.txt installed)."""
-    venv = python.parent.parent
-    (venv / ".installed").touch()
-    assigns = [f"VENV={venv}", *(f"{k}={v}" for k, v in variables.items())]
-    return subprocess.run(
-        ["make", "--no-print-directory", *targets, *assigns],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "LOCALRUN_TOOLS_DIR": str(LOCALRUN_TOOLS), **(env or {})},
-    )
 
 
 @pytest.fixture(scope="session")
@@ -130,14 +102,12 @@ def built(template_repo: Path, tmp_path_factory: pytest.TempPathFactory):
         if case.id not in cache:
             _require_docker()
             dest = tmp_path_factory.mktemp(f"image-{case.id}") / "svc"
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                render(template_repo, dest, case.answers, skip_tasks=False)
-            assert (dest / "build" / "layer.zip").is_file(), out.getvalue()
-            python = dev_python(dest)
+            render(template_repo, dest, case.answers)
+            layer = make(dest, "layer")
+            assert layer.returncode == 0, layer.stdout[-4000:] + layer.stderr[-4000:]
             with base_image(case.python, case.architecture):
                 start = time.monotonic()
-                proc = make(dest, python, "image", IMAGE=case.image.split(":")[0], TAG="test")
+                proc = make(dest, "image", IMAGE=case.image.split(":")[0], TAG="test")
                 seconds = time.monotonic() - start
             assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
             size = int(
@@ -148,7 +118,7 @@ def built(template_repo: Path, tmp_path_factory: pytest.TempPathFactory):
                     check=True,
                 ).stdout
             )
-            cache[case.id] = Built(dest, python, seconds, size)
+            cache[case.id] = Built(dest, seconds, size)
             measured(f"image {case.id}: build s (layer cached)", round(seconds, 1))
             measured(f"image {case.id}: size MB", round(size / 1e6, 1))
         return cache[case.id]
@@ -168,7 +138,6 @@ def local_runs(built, tmp_path_factory: pytest.TempPathFactory):
             with base_image(case.python, case.architecture):
                 proc = make(
                     b.project,
-                    b.python,
                     "local",
                     IMAGE=case.image.split(":")[0],
                     TAG="test",
@@ -274,8 +243,9 @@ def test_make_local_shows_the_trace(case: ImageCase, local_runs) -> None:
     assert report["rie_exit_code"] == 0
     assert report["killed_after_timeout"] == []
     if case.exporter == "xray-otlp":
-        assert_otlp_spans(Run(proc, report, log, 0.0), invocation, SLUG, PACKAGE)
-        assert_sigv4(Run(proc, report, log, 0.0))
+        run = Run(proc.returncode, proc.stdout, proc.stderr, report, log, 0.0)
+        assert_otlp_spans(run, invocation, SLUG, PACKAGE)
+        assert_sigv4(run)
     measured(f"image {case.id}: cold start ms (container start to first response)",
              round(report["cold_start_ms"], 1))  # fmt: skip
 
@@ -300,13 +270,13 @@ def test_make_local_isolates_the_network(case: ImageCase, local_runs) -> None:
 
 
 def docker_run(built, tmp_path: Path, event: str, *args: str) -> Run:
-    """`python -m localrun invoke --runner docker` of the default case's image."""
+    """`lambda-otel-xray local --runner docker` of the default case's image."""
     case = BY_ID["default"]
     b = built(case)
-    return localrun(
+    return tool(
         b.project,
         tmp_path,
-        "invoke",
+        "local",
         "--runner",
         "docker",
         "--image",
@@ -314,13 +284,12 @@ def docker_run(built, tmp_path: Path, event: str, *args: str) -> Run:
         "--event",
         event,
         *args,
-        python=b.python,
     )
 
 
 def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: Path) -> None:
     run = docker_run(built, tmp_path, "events/sample.json", "--count", str(HUNDRED))
-    assert run.proc.returncode == 0, run.output
+    assert run.returncode == 0, run.output
     invocations = run.invocations()
     assert len(invocations) == HUNDRED
     assert all(i["status"] == 200 and payload(i)["statusCode"] == 200 for i in invocations)
@@ -341,7 +310,7 @@ def test_hundred_invocations_then_docker_stop_keep_every_trace(built, tmp_path: 
 def test_bad_request_is_a_400_with_the_error_on_the_segment(built, tmp_path: Path) -> None:
     """The default trigger (REST API) with a body that is not JSON: the caller's error."""
     run = docker_run(built, tmp_path, "events/bad-request.json")
-    assert run.proc.returncode == 0, run.output
+    assert run.returncode == 0, run.output
     [invocation] = run.invocations()
     response = payload(invocation)
     assert response["statusCode"] == 400
@@ -480,7 +449,6 @@ def test_sam_local_invoke_traces_into_the_local_xray(built, tmp_path: Path) -> N
     with base_image(case.python, case.architecture):
         proc = make(
             b.project,
-            b.python,
             "sam-local",
             env=sam_cli_env(tmp_path),
             SAM=str(sam),

@@ -195,15 +195,10 @@ def test_the_rendered_template_config_migrates_cleanly(render_case) -> None:
 
 # --------------------------------------------------------------------------- rebuild-layer
 def fake_project(tmp_path: Path) -> Path:
-    """A project whose `python -m layerbuild` only records that it ran."""
+    """A project whose `make layer` only records that it ran."""
     project = tmp_path / "svc"
-    (project / "layerbuild").mkdir(parents=True)
-    (project / "layerbuild" / "__init__.py").write_text("")
-    (project / "layerbuild" / "__main__.py").write_text(
-        "from pathlib import Path\n"
-        "with open(Path(__file__).parent.parent / 'builds.log', 'a') as f:\n"
-        "    f.write('built\\n')\n"
-    )
+    project.mkdir(parents=True)
+    (project / "Makefile").write_text("layer:\n\techo built >> builds.log\n")
     return project
 
 

@@ -622,33 +622,36 @@ def _replace_tree(repo: Path, files: dict[str, Path]) -> None:
         shutil.copy2(source, target)
 
 
-@pytest.fixture(scope="module")
-def trigger_releases(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    """0.1.0 = the template before the trigger question (PRE_TRIGGER_COMMIT), 0.2.0 = this
-    working tree."""
-    probe = subprocess.run(
-        ["git", "cat-file", "-e", f"{PRE_TRIGGER_COMMIT}^{{commit}}"], cwd=ROOT, check=False
-    )
+def releases_from(commit: str, repo: Path) -> Template:
+    """0.1.0 = the template at ``commit`` of this repository's history, 0.2.0 = this working
+    tree: the services that exist today were rendered from exactly such trees."""
+    probe = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, check=False)
     if probe.returncode != 0:
         missing_tool(
-            f"the template's git history lacks {PRE_TRIGGER_COMMIT} (a shallow clone?): "
+            f"the template's git history lacks {commit} (a shallow clone?): "
             "`git fetch --unshallow` brings it"
         )
-    repo = tmp_path_factory.mktemp("trigger-template") / "template"
-    repo.mkdir()
+    repo.mkdir(parents=True)
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", PRE_TRIGGER_COMMIT],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
+        ["git", "archive", "--format=tar", commit], cwd=ROOT, check=True, capture_output=True
     )
     subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
-    assert "\ntrigger:" not in (repo / "copier.yml").read_text(), "not a pre-trigger template"
     git(repo, "init", "-q", "-b", "main")
     template = Template(repo)
     template.release("0.1.0")
     _replace_tree(repo, {rel: ROOT / rel for rel in working_tree_files()})
     template.release("0.2.0")
+    return template
+
+
+@pytest.fixture(scope="module")
+def trigger_releases(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """0.1.0 = the template before the trigger question (PRE_TRIGGER_COMMIT), 0.2.0 = this
+    working tree."""
+    template = releases_from(
+        PRE_TRIGGER_COMMIT, tmp_path_factory.mktemp("trigger-template") / "template"
+    )
+    assert "\ntrigger:" not in git(template.path, "show", "0.1.0:copier.yml")
     return template
 
 
@@ -769,5 +772,111 @@ def test_a_service_from_before_the_question_opts_in_with_d(
     fresh = tmp_path / "fresh"
     render_fresh(trigger_releases, fresh, project, "0.2.0")
     assert_same_tree(project, fresh)
+    tests = run_project_tests(project)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+
+
+# ======================================================== 8. the tooling leaves the service
+# The last template whose services carried the tooling themselves: localrun/, layerbuild/ and the
+# whole collector (lifecycle, exporter, tests, test data). Updating such a service to this tree
+# moves it to the thin layout: the tool pinned in requirements-dev.txt, a thin collector/.
+TOOLING_IN_SERVICE_COMMIT = "4c4c38dfc600ed7051ade351db43d27341f67727"
+# What only the old layout had; an update must leave none of it.
+OLD_LAYOUT = ("localrun", "layerbuild", "pins.toml", "layer", "collector/internal")
+
+
+def team_edits(project: Path) -> None:
+    """What a team does to its service: the handler, the IaC, the collector config (lines both
+    layouts have, so the same edit applies to an old render and to a fresh one)."""
+    with (project / "app.py").open("a") as app:
+        app.write('\n\ndef healthcheck() -> dict[str, str]:\n    return {"status": "ok"}\n')
+    replace_once(
+        project / CONFIG,
+        "    send_batch_size: 50\n",
+        "    # billing: bigger batches for the nightly import\n    send_batch_size: 64\n",
+    )
+    iac = answers(project)["iac"]
+    if iac == "sam":
+        with (project / "template.yaml").open("a") as template:
+            template.write("  TeamOwner:\n    Description: who runs it\n    Value: billing\n")
+    elif iac == "cdk":
+        with (project / "infra" / "stack.py").open("a") as stack:
+            stack.write('\n\nTEAM_OWNER = "billing"  # read by our dashboards\n')
+    else:
+        with (project / "terraform" / "main.tf").open("a") as main_tf:
+            main_tf.write('\nlocals {\n  owning_team = "billing"\n}\n')
+
+
+@pytest.fixture(scope="module")
+def layout_releases(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    template = releases_from(
+        TOOLING_IN_SERVICE_COMMIT, tmp_path_factory.mktemp("layout-template") / "template"
+    )
+    assert "localrun" in git(template.path, "ls-tree", "-r", "--name-only", "0.1.0")
+    return template
+
+
+@dataclass
+class LayoutUpdate:
+    project: Path
+    fresh: Path
+    output: str
+
+
+@pytest.fixture(scope="module", params=IACS)
+def layout_update(
+    request: pytest.FixtureRequest,
+    layout_releases: Template,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> LayoutUpdate:
+    """A service of the old layout with the team's edits, updated to this tree; and a fresh
+    render of this tree with the same answers and the same edits."""
+    base = tmp_path_factory.mktemp(f"layout-{request.param}")
+    project = render_project(layout_releases, base / "svc", "0.1.0", iac=request.param)
+    assert (project / "localrun").is_dir() and (project / "layerbuild").is_dir()
+    team_edits(project)
+    commit_all(project, "team edits")
+    result = update(project, "0.2.0")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    conflicted = [line for line in status(project) if line[:2] in ("UU", "AA", "DU", "UD")]
+    assert conflicted == [], out
+    commit_all(project, "template 0.2.0")
+    fresh = render_fresh(layout_releases, base / "fresh", project, "0.2.0")
+    team_edits(fresh)
+    return LayoutUpdate(project, fresh, out)
+
+
+def test_the_update_moves_the_service_to_the_thin_layout(layout_update: LayoutUpdate) -> None:
+    project = layout_update.project
+    for old in OLD_LAYOUT:
+        assert not (project / old).exists(), f"{old} survived the update"
+    collector = sorted(p.name for p in (project / "collector").iterdir())
+    assert collector == ["README.md", "components.go", "config.yaml", "go.mod", "go.sum", "main.go"]
+    requirement = [
+        line
+        for line in (project / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("lambda-otel-xray-tool @ ")
+    ]
+    template = Path(answers(project)["_src_path"])
+    commit = git(template, "rev-parse", "0.2.0^{commit}").strip()
+    assert requirement == [
+        f"lambda-otel-xray-tool @ git+file://{answers(project)['_src_path']}@{commit}"
+        "#subdirectory=tool"
+    ]
+    assert "lambdaotelxray v" in (project / "collector" / "go.mod").read_text()
+    assert "\t$(TOOL) layer\n" in (project / "Makefile").read_text()
+
+
+def test_the_update_keeps_the_team_edits_and_equals_a_fresh_render(
+    layout_update: LayoutUpdate,
+) -> None:
+    """The updated service is a fresh render of this tree with the team's edits: nothing of
+    the old layout left, nothing the team did lost, no file the team never touched different."""
+    project = layout_update.project
+    assert (project / "app.py").read_text().endswith('return {"status": "ok"}\n')
+    assert "send_batch_size: 64" in (project / CONFIG).read_text()
+    assert status(project) == []
+    assert_same_tree(project, layout_update.fresh)
     tests = run_project_tests(project)
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]

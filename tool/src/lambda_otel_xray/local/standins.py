@@ -168,9 +168,16 @@ class Front:
         self.close()
 
     def respond(
-        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+        self,
+        record: dict[str, Any],
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
     ) -> Response | None:
-        """The answer to one request; None drops the connection unanswered."""
+        """The answer to one request (``record``: its entry in ``requests``, which a subclass
+        may annotate); None drops the connection unanswered."""
         return self.handler(method, path, query, headers, body)
 
     def listen(self) -> None:
@@ -196,7 +203,7 @@ class Front:
                 url = urlsplit(self.path)
                 lowered = {k.lower(): v for k, v in self.headers.items()}
                 try:
-                    answer = front.respond(self.command, url.path, url.query, lowered, body)
+                    answer = front.respond(record, self.command, url.path, url.query, lowered, body)
                 except Exception as exc:  # the stand-in must answer, not die
                     answer = (
                         500,
