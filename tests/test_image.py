@@ -2,8 +2,8 @@
 
 Each case renders a service, builds its image with the service's own `make image` (the layer
 first, with the tool its `make venv` installs) from the unchanged Dockerfile, and runs it with
-`make local`, whose Docker runner starts the image's /lambda-entrypoint.sh (the Runtime Interface Emulator;
-invocations on port 8080) in a network namespace shared only with the run's agent container
+`make local`, whose Docker runner starts the image's /lambda-entrypoint.sh (the Runtime
+Interface Emulator; invocations on port 8080) in a network namespace shared only with the run's agent container
 (the local X-Ray and STS). `public.ecr.aws/lambda/python:<version>` cannot be pulled here, so a
 stand-in with its layout takes that name while a case builds (lambda_base.py).
 
@@ -480,6 +480,112 @@ def test_sam_local_invoke_traces_into_the_local_xray(built, tmp_path: Path) -> N
         text=True,
     )
     assert left.stdout.strip() == "", "the SAM run left its network behind"
+
+
+class CredentialTrap:
+    """Every place botocore's credential chain looks, planted with credentials that tell on
+    whoever uses them: an HTTP endpoint on 127.0.0.1 for container credentials, web identity
+    (through AWS_ENDPOINT_URL_STS) and instance metadata, which records every request; a config
+    and a credentials file whose profile runs a `credential_process` that leaves a marker file;
+    static keys and a profile in the environment."""
+
+    KEY = "AKIAPLANTEDHOSTKEY01"
+
+    def __init__(self, tmp_path: Path) -> None:
+        import http.server
+        import threading
+
+        trap = self
+        self.requests: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self) -> None:
+                trap.requests.append(f"{self.command} {self.path}")
+                body = json.dumps(
+                    {
+                        "AccessKeyId": "ASIAPLANTEDCONTAINER",
+                        "SecretAccessKey": "planted",
+                        "Token": "planted",
+                        "Expiration": "2099-01-01T00:00:00Z",
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = do_POST = _answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{self.server.server_port}"
+        self.marker = tmp_path / "credential-process-ran"
+        home = tmp_path / "home"
+        (home / ".aws").mkdir(parents=True)
+        # Its output need not be valid: the marker alone tells that it ran.
+        process = f"sh -c 'touch {self.marker}; echo {{}}'"
+        (home / ".aws" / "config").write_text(
+            f"[default]\ncredential_process = {process}\n"
+            f"[profile planted]\ncredential_process = {process}\n"
+            "[profile planted-sso]\nsso_start_url = https://planted.awsapps.com/start\n"
+            "sso_region = us-east-1\nsso_account_id = 111122223333\nsso_role_name = planted\n"
+        )
+        (home / ".aws" / "credentials").write_text(
+            f"[default]\naws_access_key_id = {self.KEY}\naws_secret_access_key = planted\n"
+        )
+        token = tmp_path / "web-identity-token"
+        token.write_text("planted-token")
+        self.env = {
+            "HOME": str(home),
+            "AWS_ACCESS_KEY_ID": self.KEY,
+            "AWS_SECRET_ACCESS_KEY": "planted",
+            "AWS_SESSION_TOKEN": "planted",
+            "AWS_PROFILE": "planted",
+            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{url}/container-credentials",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "planted",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),
+            "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/planted",
+            "AWS_ENDPOINT_URL_STS": f"{url}/sts",
+            "AWS_EC2_METADATA_DISABLED": "false",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{url}/imds",
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("target", ["local", "sam-local"])
+def test_local_runs_hand_out_no_host_credentials(built, tmp_path: Path, target: str) -> None:
+    """Whatever credentials this machine has, `make local` and `make sam-local` give the
+    function (and SAM) placeholders only: no planted source is ever consulted, and the runs
+    still trace."""
+    case = BY_ID["default"]  # iac=sam, so both targets exist
+    b = built(case)
+    trap = CredentialTrap(tmp_path)
+    variables = {"IMAGE": case.image.split(":")[0], "TAG": "test"}
+    env = dict(trap.env)
+    if target == "sam-local":
+        env.update(sam_cli_env(tmp_path))
+        variables["SAM"] = str(venv_bin(tool_venv("sam-cli", [SAM_CLI]), "sam"))
+    try:
+        with base_image(case.python, case.architecture):
+            proc = make(b.project, target, env=env, **variables)
+    finally:
+        trap.close()
+    output = f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    assert proc.returncode == 0, output
+    assert trap.requests == [], f"a planted credential endpoint was called: {trap.requests}"
+    assert not trap.marker.exists(), "a planted credential_process ran"
+    assert trap.KEY not in output
+    for name in (SLUG, f"{PACKAGE}.greet", "STS"):  # and the trace still arrived
+        assert name in proc.stdout, output
 
 
 def test_entrypoint_hands_over_to_a_given_runtime_api(built) -> None:
