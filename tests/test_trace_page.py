@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tool" / "src"))
@@ -126,8 +126,8 @@ def test_the_exception_message_shows_in_the_row() -> None:
 def test_details_hold_annotations_metadata_and_the_document() -> None:
     text = render([handler_ok()])
     assert "<th scope='row'>cold_start</th><td>true</td>" in text
-    assert "&quot;otel.resource&quot;" in text  # metadata, pretty-printed
-    assert "&quot;GetCallerIdentity&quot;" in text  # the STS document's aws block
+    assert '"otel.resource": {' in text  # metadata, pretty-printed
+    assert '"operation": "GetCallerIdentity"' in text  # the STS document
 
 
 HOSTILE = '<script>alert("x")</script><img src="http://evil.example/x" onerror="alert(1)">'
@@ -276,3 +276,57 @@ def test_write_trace_page_writes_and_returns_the_path(tmp_path: Path) -> None:
     assert tracepage.write_trace_page([item], [], out, title="t") == out
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert "<script" not in out.read_text() and "http" not in json.dumps(tracepage.CSS)
+
+
+# One bar per segment with its duration, each bar drawn (a box of some width), and what
+# the browser made of the hostile names: text, not elements.
+DOM_CHECK = """(() => {
+  const rows = [...document.querySelectorAll('li.seg')].map(li => {
+    const bar = li.querySelector('.bar').getBoundingClientRect();
+    return {id: li.dataset.id, dur: li.querySelector('.dur').textContent,
+            bars: li.querySelectorAll('.bar').length, width: bar.width, height: bar.height,
+            colour: getComputedStyle(li.querySelector('.bar')).backgroundColor};
+  });
+  return {rows, scripts: document.scripts.length, images: document.images.length,
+          svgs: document.querySelectorAll('svg.map').length, title: document.title};
+})()"""
+
+
+def test_the_page_in_headless_chromium(tmp_path: Path) -> None:
+    from browser import visit
+
+    items = [handler_ok(), handler_fails(), sqs_batch(), hostile_trace()]
+    logs = [
+        *logs_for(items[0], ("INFO", "greeting account 123456789012")),
+        *logs_for(items[3], ("ERROR", HOSTILE)),
+    ]
+    page = tracepage.write_trace_page(items, logs, tmp_path / "traces.html", title="make local")
+    shot = tmp_path / "page.png"
+    seen = visit(page, evaluate=DOM_CHECK, screenshot=shot, width=1000, height=700)
+    assert seen.console_errors == [] and seen.blocked == []
+    assert seen.requests == []
+    expected = {
+        s["id"]: (
+            "in progress"
+            if "end_time" not in s
+            else tracepage.format_ms((s["end_time"] - s["start_time"]) * 1000)
+        )
+        for item in items
+        for s in traces.Trace(**item).segments
+    }
+    rows = seen.result["rows"]
+    assert {r["id"]: r["dur"] for r in rows} == expected and len(rows) == len(expected) == 13
+    assert expected["2d258f4c7fb4b19c"] == "12.9 ms" and expected["a1b2c3d4e5f60718"] == "842.5 ms"
+    assert all(r["bars"] == 1 and r["width"] >= 1 and r["height"] >= 8 for r in rows), rows
+    colours = {r["id"]: r["colour"] for r in rows}
+    assert colours["b2c3d4e5f6071829"] == "rgb(209, 50, 18)"  # fault, red
+    assert colours["c3d4e5f60718293a"] == "rgb(224, 119, 0)"  # error, orange
+    assert colours["d4e5f60718293a4b"] == "rgb(125, 60, 214)"  # throttle, purple
+    assert colours["2d258f4c7fb4b19c"] == "rgb(29, 129, 2)"  # ok, green
+    assert (seen.result["scripts"], seen.result["images"], seen.result["svgs"]) == (0, 0, 4)
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1000, 700)
+    colours_seen = image.getcolors(maxcolors=1000 * 700) or []
+    white = sum(n for n, rgb in colours_seen if rgb == (255, 255, 255))
+    # Not blank: text and bars in many colours (anti-aliasing), and not a white page.
+    assert len(colours_seen) > 20 and white < 0.97 * 1000 * 700, (len(colours_seen), white)

@@ -4,9 +4,11 @@ X-Ray SDK writes them (subsegments embedded in the segment's document)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+UTC = dt.timezone.utc  # noqa: UP017 (the tool supports Python 3.10)
 T0 = 1796118916.5  # 2026-12-01, as in the span-shape test data
 CALLER = "28f7eca7449c2d63"  # the caller's segment (Lambda's), not in the trace
 FUNCTION = "AWS::Lambda::Function"
@@ -170,12 +172,39 @@ def sqs_batch() -> dict:
 def logs_for(item: dict, *messages: tuple[str, str]) -> list[dict[str, Any]]:
     return [
         {
-            "timestamp": "2026-12-01T13:55:16Z",
+            "timestamp": dt.datetime.fromtimestamp(T0 + 0.05 * i, UTC).isoformat()[:-9] + "Z",
             "level": level,
             "message": message,
             "logger": "handler",
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e812345678",
             "xrayTraceId": item["id"],
         }
-        for level, message in messages
+        for i, (level, message) in enumerate(messages)
     ]
+
+
+def copy_as(item: dict, number: int, stretch: float) -> dict:
+    """``item`` as another trace: its own ids, ``number`` seconds later, ``stretch`` times as
+    long (deterministic: the index order depends on it)."""
+    tid = f"1-{int(T0) + number:08x}-{number:024x}"
+    start = min(json.loads(d)["start_time"] for d in item["documents"])
+
+    def move(doc: dict) -> dict:
+        doc = {**doc, "trace_id": tid} if "trace_id" in doc else dict(doc)
+        for key in ("start_time", "end_time"):
+            if key in doc:
+                doc[key] = start + number + (doc[key] - start) * stretch
+        doc["subsegments"] = [move(s) for s in doc.get("subsegments", [])] or None
+        return {k: v for k, v in doc.items() if v is not None}
+
+    return trace(tid, *(move(json.loads(d)) for d in item["documents"]))
+
+
+def many(count: int) -> list[dict]:
+    """``count`` traces as `--count` gives them: mostly the default handler, every seventh one
+    failing, every fifth an SQS batch, durations spread."""
+    out = []
+    for n in range(count):
+        base = handler_fails() if n % 7 == 3 else sqs_batch() if n % 5 == 0 else handler_ok()
+        out.append(copy_as(base, n, 0.6 + (n * 37 % 100) / 50))
+    return out

@@ -21,7 +21,7 @@ from .traces import Trace
 
 Segment = dict[str, Any]
 DOWNSTREAM = ("aws", "remote")
-STATUS_TEXT = {"ok": "OK", "error": "Error", "throttle": "Throttled", "fault": "Fault"}
+STATUS_TEXT = {"fault": "Fault", "throttle": "Throttled", "error": "Error", "ok": "OK"}
 STATUS_RANK = {"ok": 0, "error": 1, "throttle": 2, "fault": 3}
 
 
@@ -71,6 +71,13 @@ def render_trace_page(
 
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def pre(value: object) -> str:
+    """JSON in a <pre>: quotes need no escaping in text, and there are many in JSON."""
+    return (
+        "<pre>" + html.escape(json.dumps(value, indent=1, sort_keys=True), quote=False) + "</pre>"
+    )
 
 
 def status(seg: Segment) -> str:
@@ -191,11 +198,14 @@ def _index(views: list[TraceView]) -> str:
         roots = [r.seg.get("name", "") for r in view.rows if r.depth == 0]
         problem = next((exception_text(r.seg) for r in view.rows if exception_text(r.seg)), "")
         failed = sum(status(r.seg) != "ok" for r in view.rows)
+        failed_text = f'<br><span class="meta">{failed} of {len(view.rows)} failed</span>' * bool(
+            failed
+        )
         rows.append(
             f'<tr><td>{number}</td><td><a href="#{view.anchor()}"><code>{esc(view.trace.id)}'
             f"</code></a></td><td>{_started(view.t0)}</td>"
             f'<td class="num">{format_ms(view.duration_ms)}</td><td class="num">{len(view.rows)}'
-            f"</td><td>{_badge(view.worst, f'({failed})' if failed else '')}</td>"
+            f"</td><td>{_badge(view.worst)}{failed_text}</td>"
             f"<td>{esc(', '.join(dict.fromkeys(roots)))}</td><td>{esc(problem)}</td></tr>"
         )
     return (
@@ -232,11 +242,20 @@ def _ticks(span_ms: float) -> list[float]:
     return [i * step for i in range(int(span_ms / step) + 1)]
 
 
+def _tick_label(ms: float, marks: list[float]) -> str:
+    step = marks[1] - marks[0] if len(marks) > 1 else 1.0
+    if marks[-1] >= 1000 and step >= 100:
+        return f"{ms / 1000:g} s"
+    return f"{ms:.{max(0, -math.floor(math.log10(step)))}f} ms" if step < 1 else f"{ms:g} ms"
+
+
 def _timeline(view: TraceView) -> str:
     span = max(view.t1 - view.t0, 1e-9)
+    marks = _ticks((view.t1 - view.t0) * 1000)
     ticks = "".join(
-        f'<span class="tick" style="left:{ms / 1000 / span * 100:.3f}%">{format_ms(ms)}</span>'
-        for ms in _ticks((view.t1 - view.t0) * 1000)
+        f'<span class="tick{" end" if ms / 1000 / span > 0.85 else ""}" '
+        f'style="left:{ms / 1000 / span * 100:.3f}%">{_tick_label(ms, marks)}</span>'
+        for ms in marks
     )
     rows = [
         '<div class="tl-head" aria-hidden="true"><span>Name</span><span>Kind</span>'
@@ -303,7 +322,7 @@ def _segment_details(seg: Segment) -> str:
         )
         out.append(f"<h4>Annotations</h4><table class='kv'>{cells}</table>")
     else:
-        out.append("<h4>Annotations</h4><p>none</p>")
+        out.append("<h4>Annotations: none</h4>")
     for exc in exceptions(seg):
         frames = "".join(
             f"<li>{esc(f.get('label', ''))} ({esc(f.get('path', ''))}:{esc(f.get('line', ''))})"
@@ -316,13 +335,10 @@ def _segment_details(seg: Segment) -> str:
             + (f"<ol class='stack'>{frames}</ol>" if frames else "")
         )
     if seg.get("metadata"):
-        out.append(f"<h4>Metadata</h4><pre>{esc(json.dumps(seg['metadata'], indent=2))}</pre>")
+        out.append(f"<h4>Metadata</h4>{pre(seg['metadata'])}")
     raw = {k: v for k, v in seg.items() if k != "embedded"}
     note = " (embedded in its parent's document; its subsegments are rows of their own)"
-    out.append(
-        f"<h4>Document{note if seg.get('embedded') else ''}</h4>"
-        f"<pre>{esc(json.dumps(raw, indent=2, sort_keys=True))}</pre></div>"
-    )
+    out.append(f"<h4>Document{note if seg.get('embedded') else ''}</h4>{pre(raw)}</div>")
     return "".join(out)
 
 
@@ -474,12 +490,7 @@ def _log_table(records: list[Mapping[str, Any]]) -> str:
             for k, v in rec.items()
             if k not in ("timestamp", "level", "message", "requestId", "xrayTraceId")
         }
-        more = (
-            f"<details><summary>fields</summary><pre>{esc(json.dumps(extra, indent=2))}</pre>"
-            "</details>"
-            if extra
-            else ""
-        )
+        more = f"<details><summary>fields</summary>{pre(extra)}</details>" if extra else ""
         rows.append(
             f'<tr class="log {esc(level.lower())}"><td>{esc(rec.get("timestamp", ""))}</td>'
             f"<td>{esc(level)}</td><td><code>{esc(rec.get('requestId') or '')}</code></td>"
@@ -514,17 +525,18 @@ color:#fff;font-size:12px;font-weight:600;white-space:nowrap}.badge.ok{backgroun
 .timeline summary::-webkit-details-marker{display:none}
 .timeline summary:hover,.timeline summary:focus{background:#f0f7ff;outline:none}
 .timeline summary:focus-visible{outline:2px solid #0972d3}
-.name{overflow:hidden}.label{font-weight:600;word-break:break-all}
-.sub,.exc{display:block;font-size:12px;color:var(--soft);word-break:break-all}
+.name{overflow:hidden}.label{font-weight:600;overflow-wrap:anywhere}
+.sub,.exc{display:block;font-size:12px;color:var(--soft);overflow-wrap:anywhere}
 .exc{color:var(--fault)}.kind{color:var(--soft);font-size:12px}.dur{text-align:right;
 font-variant-numeric:tabular-nums}.track,.axis{position:relative;height:16px}
-.track{background:repeating-linear-gradient(90deg,transparent 0 49px,#eef0f0 49px 50px)}
 .bar{position:absolute;top:2px;bottom:2px;min-width:2px;border-radius:2px;background:var(--ok)}
 .error .bar{background:var(--error)}.fault .bar{background:var(--fault)}
 .throttle .bar{background:var(--throttle)}
 .bar.open{background-image:repeating-linear-gradient(45deg,transparent 0 4px,#fff8 4px 8px)}
 .tick{position:absolute;font-weight:400;color:var(--soft);white-space:nowrap;
 border-left:1px solid var(--line);padding-left:2px}
+.tick.end{transform:translateX(-100%);border-left:0;border-right:1px solid var(--line);
+padding:0 2px 0 0}
 .details{padding:4px 16px 12px;background:#fafbfb;border-top:1px dashed var(--line)}
 .kv th{width:30%;font-weight:600}.stack{font:12px ui-monospace,monospace;margin:0}
 .map{max-width:100%;height:auto;border:1px solid var(--line);background:#fafbfb}
