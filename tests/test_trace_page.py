@@ -15,6 +15,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tool" / "src"))
 
+from browser import visit  # noqa: E402
 from lambda_otel_xray.local import tracepage, traces  # noqa: E402
 from trace_fixtures import (  # noqa: E402
     CALLER,
@@ -22,6 +23,7 @@ from trace_fixtures import (  # noqa: E402
     handler_fails,
     handler_ok,
     logs_for,
+    many,
     seg,
     sqs_batch,
     sub,
@@ -293,8 +295,6 @@ DOM_CHECK = """(() => {
 
 
 def test_the_page_in_headless_chromium(tmp_path: Path) -> None:
-    from browser import visit
-
     items = [handler_ok(), handler_fails(), sqs_batch(), hostile_trace()]
     logs = [
         *logs_for(items[0], ("INFO", "greeting account 123456789012")),
@@ -330,3 +330,17 @@ def test_the_page_in_headless_chromium(tmp_path: Path) -> None:
     white = sum(n for n, rgb in colours_seen if rgb == (255, 255, 255))
     # Not blank: text and bars in many colours (anti-aliasing), and not a white page.
     assert len(colours_seen) > 20 and white < 0.97 * 1000 * 700, (len(colours_seen), white)
+
+
+def test_a_page_of_100_traces_in_headless_chromium(tmp_path: Path) -> None:
+    items = many(100)
+    page = tracepage.write_trace_page(items, [], tmp_path / "traces.html", title="--count 100")
+    check = """(() => ({bars: document.querySelectorAll('li.seg .bar').length,
+        index: [...document.querySelectorAll('section[aria-labelledby=index] a')]
+          .map(a => a.getAttribute('href')),
+        sections: [...document.querySelectorAll('section.trace')].map(s => '#' + s.id)}))()"""
+    seen = visit(page, evaluate=check)
+    assert seen.console_errors == [] and seen.requests == []
+    assert seen.result["bars"] == sum(len(traces.Trace(**i).segments) for i in items) == 331
+    # Every index entry leads to its trace, in the same order.
+    assert seen.result["index"] == seen.result["sections"] and len(seen.result["index"]) == 100

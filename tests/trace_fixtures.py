@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 UTC = dt.timezone.utc  # noqa: UP017 (the tool supports Python 3.10)
@@ -208,3 +209,29 @@ def many(count: int) -> list[dict]:
         base = handler_fails() if n % 7 == 3 else sqs_batch() if n % 5 == 0 else handler_ok()
         out.append(copy_as(base, n, 0.6 + (n * 37 % 100) / 50))
     return out
+
+
+def docs_page(path: Path) -> Path:
+    """The page shown in docs/getting-started.md: a failing invocation with its log lines."""
+    from lambda_otel_xray.local import tracepage
+
+    item = handler_fails()
+    logs = logs_for(item, ("INFO", "pricing order 42"), ("ERROR", "order 42 could not be priced"))
+    return tracepage.write_trace_page([item], logs, path, title="make local: order-service")
+
+
+if __name__ == "__main__":
+    # Regenerates docs/images/trace-page.png: python tests/trace_fixtures.py
+    import sys
+    import tempfile
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path[:0] = [str(root / "tool" / "src"), str(root / "tests")]
+    from browser import visit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        page = docs_page(Path(tmp) / "traces.html")
+        seen = visit(
+            page, screenshot=root / "docs" / "images" / "trace-page.png", width=1100, height=1000
+        )
+    assert not (seen.console_errors or seen.requests), seen

@@ -192,28 +192,41 @@ def _badge(kind: str, extra: str = "") -> str:
     return f'<span class="badge {kind}">{esc(text)}</span>'
 
 
+INDEX_COLUMNS = (
+    "#",
+    "Trace",
+    "Started (UTC)",
+    "Duration",
+    "Segments",
+    "Status",
+    "Entry",
+    "Exception",
+)
+
+
+def _headers(*names: str) -> str:
+    return "".join(f"<th scope='col'>{name}</th>" for name in names)
+
+
 def _index(views: list[TraceView]) -> str:
     rows = []
     for number, view in enumerate(views, 1):
         roots = [r.seg.get("name", "") for r in view.rows if r.depth == 0]
         problem = next((exception_text(r.seg) for r in view.rows if exception_text(r.seg)), "")
         failed = sum(status(r.seg) != "ok" for r in view.rows)
-        failed_text = f'<br><span class="meta">{failed} of {len(view.rows)} failed</span>' * bool(
-            failed
-        )
+        failed_text = f' <span class="meta">{failed}/{len(view.rows)} failed</span>' * bool(failed)
         rows.append(
             f'<tr><td>{number}</td><td><a href="#{view.anchor()}"><code>{esc(view.trace.id)}'
-            f"</code></a></td><td>{_started(view.t0)}</td>"
+            f'</code></a></td><td title="{_started(view.t0)}">{_started(view.t0)[11:23]}</td>'
             f'<td class="num">{format_ms(view.duration_ms)}</td><td class="num">{len(view.rows)}'
             f"</td><td>{_badge(view.worst)}{failed_text}</td>"
-            f"<td>{esc(', '.join(dict.fromkeys(roots)))}</td><td>{esc(problem)}</td></tr>"
+            f"<td>{esc(', '.join(dict.fromkeys(roots)))}</td>"
+            f'<td class="exc-cell" title="{esc(problem)}">{esc(problem)}</td></tr>'
         )
     return (
         f'<section aria-labelledby="index"><h2 id="index">{len(views)} traces</h2>'
         "<p>Failed traces first (fault, throttled or error on any segment), then the slowest."
-        "</p><table><thead><tr><th scope='col'>#</th><th scope='col'>Trace</th>"
-        "<th scope='col'>Started</th><th scope='col'>Duration</th><th scope='col'>Segments</th>"
-        "<th scope='col'>Status</th><th scope='col'>Entry</th><th scope='col'>Exception</th>"
+        f"</p><table class='index'><thead><tr>{_headers(*INDEX_COLUMNS)}"
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )
 
@@ -427,14 +440,14 @@ def _trace_map(view: TraceView, number: int) -> str:
     columns: dict[int, list[tuple[str, ...]]] = {}
     for k in nodes:
         columns.setdefault(level[k], []).append(k)
-    col_w, row_h, r = 230, 120, 26
+    col_w, row_h, r = 210, 100, 22
     height = max(len(c) for c in columns.values()) * row_h + 20
     width = (max(columns) + 1) * col_w
     pos = {}
     for col, keys in columns.items():
         top = (height - len(keys) * row_h) / 2
         for i, k in enumerate(keys):
-            pos[k] = (col * col_w + col_w / 2, top + i * row_h + 40)
+            pos[k] = (col * col_w + col_w / 2, top + i * row_h + 32)
     marker = f"arrow-{number}"
     parts = [
         f'<svg class="map" role="img" aria-labelledby="map-{number}" viewBox="0 0 {width} '
@@ -497,8 +510,8 @@ def _log_table(records: list[Mapping[str, Any]]) -> str:
             f"<td>{esc(rec.get('message', ''))}{more}</td></tr>"
         )
     return (
-        "<table class='logs'><thead><tr><th scope='col'>Time</th><th scope='col'>Level</th>"
-        "<th scope='col'>Request</th><th scope='col'>Message</th></tr></thead>"
+        f"<table class='logs'><thead><tr>{_headers('Time', 'Level', 'Request', 'Message')}"
+        "</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -546,8 +559,10 @@ padding:0 2px 0 0}
 .map circle{fill:#fff;stroke:var(--ok);stroke-width:4}.map .client circle{stroke:var(--soft)}
 .map .error circle{stroke:var(--error)}.map .fault circle{stroke:var(--fault)}
 .map .throttle circle{stroke:var(--throttle)}
-.logs td:nth-child(1){white-space:nowrap;color:var(--soft)}
+.logs td:nth-child(1){white-space:nowrap;color:var(--soft)}.logs td:nth-child(4){width:60%}
 .log.error td:nth-child(2),.log.critical td:nth-child(2){color:var(--fault);font-weight:600}
 .log.warning td:nth-child(2){color:#8a5300;font-weight:600}
+.index td{white-space:nowrap}.index .exc-cell{max-width:0;width:99%;overflow:hidden;
+text-overflow:ellipsis}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 """
