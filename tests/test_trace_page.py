@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -344,3 +345,17 @@ def test_a_page_of_100_traces_in_headless_chromium(tmp_path: Path) -> None:
     assert seen.result["bars"] == sum(len(traces.Trace(**i).segments) for i in items) == 331
     # Every index entry leads to its trace, in the same order.
     assert seen.result["index"] == seen.result["sections"] and len(seen.result["index"]) == 100
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"id": "1-6b0e9a54-887336e664921bda66b78bb1"},
+        {"id": "1-x", "documents": "{}"},
+        {"id": "1-x", "documents": ["not json"]},
+        {"id": "1-x", "documents": ["[1]"]},
+    ],
+)
+def test_a_malformed_trace_is_a_clear_error(item: dict) -> None:
+    with pytest.raises(ValueError, match=r"cannot draw trace .*A trace is \{\"id\""):
+        render([item])

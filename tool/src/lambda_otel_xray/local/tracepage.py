@@ -129,8 +129,7 @@ class TraceView:
 
     @classmethod
     def of(cls, item: Trace | Mapping[str, Any]) -> TraceView:
-        if not isinstance(item, Trace):
-            item = Trace(id=item["id"], duration=item.get("duration"), documents=item["documents"])
+        item = _as_trace(item)
         view = cls(item)
         segs = [s for s in item.segments if isinstance(s.get("start_time"), int | float)]
         ids = {s.get("id") for s in segs}
@@ -173,6 +172,23 @@ class TraceView:
 
     def anchor(self) -> str:
         return "trace-" + "".join(c if c.isalnum() or c == "-" else "_" for c in self.trace.id)
+
+
+def _as_trace(item: Trace | Mapping[str, Any]) -> Trace:
+    if isinstance(item, Trace):
+        return item
+    try:
+        documents = item["documents"]
+        if isinstance(documents, str):
+            raise TypeError("documents is one string, not a list of them")
+        return Trace(id=str(item["id"]), duration=item.get("duration"), documents=list(documents))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        keys = sorted(item) if isinstance(item, Mapping) else type(item).__name__
+        raise ValueError(
+            f"cannot draw trace {keys}: {type(error).__name__}: {error}. A trace is "
+            '{"id": "1-...", "duration": seconds or None, "documents": [segment JSON, ...]}, '
+            "one item of BatchGetTraces' Traces with Segments[].Document as the documents"
+        ) from error
 
 
 def _end(seg: Segment) -> float | None:
