@@ -223,9 +223,7 @@ def fault_run(
             local.traces(recovered, trace_wait_s)
         local.stop()
         expected = [
-            i.trace_id
-            for i in local.result.invocations
-            if fault == "ok" or i.phase == "recovered"
+            i.trace_id for i in local.result.invocations if fault == "ok" or i.phase == "recovered"
         ]
         result = local.finish(expected, trace_wait_s)
         raw = local.call("raw_requests")["requests"]

@@ -3,9 +3,9 @@
 Each case renders a service, builds its image with the service's own `make image` (the layer
 first, with the tool its `make venv` installs) from the unchanged Dockerfile, and runs it with
 `make local`, whose Docker runner starts the image's /lambda-entrypoint.sh (the Runtime
-Interface Emulator; invocations on port 8080) in a network namespace shared only with the run's agent container
-(the local X-Ray and STS). `public.ecr.aws/lambda/python:<version>` cannot be pulled here, so a
-stand-in with its layout takes that name while a case builds (lambda_base.py).
+Interface Emulator; invocations on port 8080) in a network namespace shared only with the run's
+agent container (the local X-Ray and STS). `public.ecr.aws/lambda/python:<version>` cannot be
+pulled here, so a stand-in with its layout takes that name while a case builds (lambda_base.py).
 
 Cases: the default answers (Python 3.13, x86_64, SAM, awsxray); 3.13 on arm64 (under qemu);
 the xray-otlp exporter; and each other Python a Debian suite ships (3.11, 3.14). Python 3.10 and

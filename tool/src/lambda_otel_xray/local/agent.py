@@ -2,11 +2,11 @@
 
 `python -m lambda_otel_xray.local.agent` starts the local AWS stand-ins (standins.py), relays
 the runtime's Runtime API calls (adding the trace header RIE drops), invokes the function and
-reads its traces back, on commands from the runner: one JSON object per line on stdin, one reply per line on
-stdout (logs go to stderr). The runner starts it where the function's 127.0.0.1 is: on this
-machine for the sandbox runner, in a container whose network namespace the function's container
-joins for the Docker runner. Either way the function reaches X-Ray, STS and the relay on
-127.0.0.1, and nothing else.
+reads its traces back, on commands from the runner: one JSON object per line on stdin, one
+reply per line on stdout (logs go to stderr). The runner starts it where the function's
+127.0.0.1 is: on this machine for the sandbox runner, in a container whose network namespace
+the function's container joins for the Docker runner. Either way the function reaches X-Ray,
+STS and the relay on 127.0.0.1, and nothing else.
 """
 
 from __future__ import annotations
