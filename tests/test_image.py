@@ -250,6 +250,31 @@ def test_make_local_shows_the_trace(case: ImageCase, local_runs) -> None:
              round(report["cold_start_ms"], 1))  # fmt: skip
 
 
+def test_make_local_writes_a_trace_page_a_browser_shows(local_runs) -> None:
+    """`make local` prints the path of one self-contained HTML page of the run's traces; Chromium
+    loads it offline without a console error and draws a bar per segment with its duration."""
+    from browser import visit
+    from lambda_otel_xray.local import traces, tracepage
+
+    proc, report, _ = local_runs(BY_ID["default"])
+    assert proc.returncode == 0, proc.stderr
+    [line] = [line for line in proc.stdout.splitlines() if line.startswith("trace page")]
+    page = Path(line.split(": ", 1)[1])
+    assert page.is_file() and page.name == "traces.html"
+    check = """(() => [...document.querySelectorAll('li.seg')].map(li => ({
+      id: li.dataset.id, dur: li.querySelector('.dur').textContent,
+      width: li.querySelector('.bar').getBoundingClientRect().width})))()"""
+    seen = visit(page, evaluate=check)
+    assert seen.console_errors == [] and seen.blocked == [] and seen.requests == []
+    [trace] = report["traces"]
+    segments = traces.Trace(trace["id"], trace["duration"], trace["documents"]).segments
+    expected = {
+        s["id"]: tracepage.format_ms((s["end_time"] - s["start_time"]) * 1000) for s in segments
+    }
+    assert {row["id"]: row["dur"] for row in seen.result} == expected
+    assert len(seen.result) == 3 and all(row["width"] >= 1 for row in seen.result)
+
+
 def test_make_local_isolates_the_network(case: ImageCase, local_runs) -> None:
     """The run's two containers share one namespace with only a loopback; nothing published."""
     proc, report, _ = local_runs(case)

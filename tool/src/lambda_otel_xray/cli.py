@@ -49,6 +49,15 @@ def _print_traces(found: list[Any], show: int, logs: list[dict[str, Any]] | None
     return bad
 
 
+def write_page(found: list[Any], logs: list[dict[str, Any]], path: Path, title: str) -> None:
+    """The traces as one self-contained HTML page (timeline, trace map, log lines); the path is
+    printed so a terminal can open it."""
+    from .local.tracepage import write_trace_page
+
+    write_trace_page(found, logs, path, title=title)
+    print(f"\ntrace page (open it in a browser): {path}")
+
+
 def choose_runner(service: Service, requested: str | None = None) -> str:
     """``requested`` (or $LOCAL_RUNNER) if set, else docker when its daemon answers, else the
     sandbox. Raises with what to do when the choice cannot run."""
@@ -179,6 +188,13 @@ def cmd_local(service: Service, args: argparse.Namespace) -> int:
         f"{len(result.invocations)} invocations"
     )
     bad = _print_traces(result.traces, 1 if args.count > 1 else len(result.traces), result.logs)
+    build_dir = (args.build_dir or service.build_dir).resolve()
+    write_page(
+        result.traces,
+        result.logs,
+        build_dir / "local" / "traces.html",
+        f"{service.function_name}: {len(result.invocations)} local invocation(s)",
+    )
     print(f"\nlogs of RIE, the extension and the function ({runner} runner): {result.log_path}")
     if args.report:
         print(f"report: {args.report}")
@@ -248,7 +264,14 @@ def cmd_verify(service: Service, args: argparse.Namespace) -> int:
         )
         return 1
     print(f"{len(found)} traces of {service_name} in {where} (last {args.since} minutes):")
-    return 1 if _print_traces(found, args.limit) else 0
+    bad = _print_traces(found, args.limit)
+    write_page(
+        found,
+        [],
+        service.build_dir / "traces.html",
+        f"{service_name}: traces of the last {args.since} minutes in {where}",
+    )
+    return 1 if bad else 0
 
 
 def parser() -> argparse.ArgumentParser:
