@@ -254,7 +254,7 @@ def test_make_local_writes_a_trace_page_a_browser_shows(local_runs) -> None:
     """`make local` prints the path of one self-contained HTML page of the run's traces; Chromium
     loads it offline without a console error and draws a bar per segment with its duration."""
     from browser import visit
-    from lambda_otel_xray.local import traces, tracepage
+    from lambda_otel_xray.local import tracepage, traces
 
     proc, report, _ = local_runs(BY_ID["default"])
     assert proc.returncode == 0, proc.stderr
