@@ -32,6 +32,7 @@ from template_repo import GIT_ENV, ROOT, git, snapshot, working_tree_files
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bump
+import release
 
 pytestmark = pytest.mark.update
 
@@ -114,6 +115,18 @@ class Template:
         git(self.path, "commit", "-q", "--allow-empty", "-m", f"release {tag}")
         git(self.path, "tag", tag)
         return tag
+
+    def cut(self, version: str, note: str) -> str:
+        """A release as a maintainer cuts one: ``note`` under Unreleased in CHANGELOG.md, the
+        work committed, then the release command (scripts/release.py: checks, the CHANGELOG
+        section, the version in every file that states it, a commit and the tag)."""
+        changelog = self.path / "CHANGELOG.md"
+        text = changelog.read_text()
+        changelog.write_text(text.replace("## [Unreleased]\n", f"## [Unreleased]\n\n- {note}\n", 1))
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "-m", f"prepare {version}")
+        assert release.main(["--repo", str(self.path), version, "--date", "2026-12-03"]) == 0
+        return version
 
 
 @pytest.fixture
@@ -422,23 +435,26 @@ def test_update_across_two_versions_runs_each_gated_migration_once_in_order(
     )
     commit_all(project, "archive backend")
 
+    # Two releases cut with the release command, each with a migration gated on it.
     template.exporter_type(new=True)
-    template.add_logging_migration("0.2.0")
-    template.release("0.2.0")
     template.add_logging_migration("0.3.0")
-    v3 = template.release("0.3.0")
+    template.cut("0.3.0", "a migration that logs 0.3.0")
+    template.add_logging_migration("0.4.0")
+    v4 = template.cut("0.4.0", "a migration that logs 0.4.0")
+    assert git(template.path, "tag", "--points-at", "HEAD").split() == ["0.4.0"]
+    assert "## [0.4.0] - 2026-12-03" in (template.path / "CHANGELOG.md").read_text()
 
-    result = update(project, v3)
+    result = update(project, v4)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
 
     # Each gated migration ran once, in version order, each seeing the whole update's range.
     log = (project / "migrations.log").read_text().splitlines()
-    assert log == ["0.2.0 0.1.0->0.3.0", "0.3.0 0.1.0->0.3.0"]
+    assert log == ["0.3.0 0.1.0->0.4.0", "0.4.0 0.1.0->0.4.0"]
     order = [
         out.index("[migration otlp-http-exporter]"),
-        out.index("[test migration 0.2.0"),
         out.index("[test migration 0.3.0"),
+        out.index("[test migration 0.4.0"),
         out.index("[migration rebuild-layer]"),
     ]
     assert order == sorted(order), out
@@ -453,20 +469,20 @@ def test_update_across_two_versions_runs_each_gated_migration_once_in_order(
     assert sorted(pipeline_exporters(config)) == ["otlp_http", "otlp_http/archive"]
     assert "# team: copy of every span for the archive (otlphttp)" in text
     assert f"UU {CONFIG}" not in status(project)
-    assert answers(project)["_commit"] == v3
+    assert answers(project)["_commit"] == v4
 
     # A later release does not run them again.
-    commit_all(project, "template 0.3.0")
-    template.edit("template/README.md.jinja", lambda t: t + "\n<!-- 0.4.0 -->\n")
-    v4 = template.release("0.4.0")
-    result = update(project, v4)
+    commit_all(project, "template 0.4.0")
+    template.edit("template/README.md.jinja", lambda t: t + "\n<!-- 0.5.0 -->\n")
+    v5 = template.cut("0.5.0", "a README line")
+    result = update(project, v5)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert (project / "migrations.log").read_text().splitlines() == log
     assert "[migration otlp-http-exporter]" not in out
     assert "[test migration" not in out
     assert out.count("[migration rebuild-layer]") == 1
-    assert answers(project)["_commit"] == v4
+    assert answers(project)["_commit"] == v5
 
 
 # =========================================================================== 4. dirty tree
