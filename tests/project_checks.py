@@ -61,12 +61,15 @@ def parse_structured(path: Path) -> object:
 
 
 def project_test_venv(project: Path) -> Path:
-    """A venv made from the project's own requirements (cached by their content)."""
+    """A venv for the project's unit tests, from its own requirements (cached by their
+    content). The tool's pin is left out: the unit tests do not use it, and it names the
+    template snapshot of this session (the tests that build and run a service install it the
+    way `make venv` does: localrun_checks.service_venv)."""
     lines: list[str] = []
     for name in ("requirements-otel.txt", "requirements-dev.txt", "requirements.txt"):
         for line in (project / name).read_text().splitlines():
             line = line.strip()
-            if line and not line.startswith(("#", "-r")):
+            if line and not line.startswith(("#", "-r", "lambda-otel-xray-tool @")):
                 lines.append(line)
     return tool_venv("project", lines)
 
