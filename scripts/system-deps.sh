@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the template tests need from the system, set up only where missing (idempotent):
 # - Debian packages: bubblewrap (the sandbox runner), unzip, git, Docker Engine (docker.io),
-#   debootstrap (stand-ins of the Lambda base images), qemu-user-static (arm64 under emulation);
+#   debootstrap (stand-ins of the Lambda base images), qemu-user-static (arm64 under emulation),
+#   chromium with a font (pages and the docs site opened headless by tests/browser.py);
 # - a running Docker daemon (started here when `docker info` fails);
 # - arm64 binaries registered with binfmt_misc, so arm64 images build and run on x86_64.
 set -euo pipefail
@@ -23,6 +24,9 @@ command -v git >/dev/null || needed+=(git)
 command -v dockerd >/dev/null || needed+=(docker.io)
 command -v debootstrap >/dev/null || needed+=(debootstrap)
 [ -x /usr/bin/qemu-aarch64-static ] || needed+=(qemu-user-static)
+command -v chromium >/dev/null || needed+=(chromium)
+# Without a font, headless Chromium renders text as nothing and screenshots look blank.
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || needed+=(fonts-dejavu-core)
 if [ ${#needed[@]} -gt 0 ]; then
   as_root_or_say "missing: ${needed[*]}" "apt-get install -y ${needed[*]}"
   log "installing ${needed[*]}"
