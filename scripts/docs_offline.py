@@ -159,4 +159,3 @@ def fetch(item: Vendored, cache: Path) -> Path:
     partial.write_bytes(data)
     partial.replace(cached)
     return cached
-

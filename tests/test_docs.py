@@ -174,6 +174,7 @@ DIAGRAMS_JS = """async ([expected, sources]) => {
     }),
     sourcesShown: sources.filter(s => text.includes(s)),
     preLeft: document.querySelectorAll("pre.mermaid").length,
+    images: [...document.images].map(i => ({src: i.src, width: i.naturalWidth})),
   };
 }"""
 
@@ -194,6 +195,12 @@ def test_page_in_chromium(served_site: str, page: str, tmp_path: Path) -> None:
     assert not result["sourcesShown"] and not result["preLeft"], (
         f"{url}: a diagram's source text is shown instead of the diagram: {result}"
     )
+    broken = [image["src"] for image in result["images"] if not image["width"]]
+    assert not broken, f"{url}: images that did not load: {broken}"
+    if page.endswith(".md"):
+        linked = re.findall(r"!\[[^\]]*\]\(([^)\s]+\.svg)\)", (DOCS / page).read_text())
+        shown = [image["src"] for image in result["images"] if image["src"].endswith(".svg")]
+        assert len(shown) == len(linked), f"{url}: charts linked {linked}, shown {shown}"
     if not sources:
         return
     assert any("/vendor/mermaid-" in request for request in seen.requests), seen.requests
@@ -211,6 +218,49 @@ def test_page_in_chromium(served_site: str, page: str, tmp_path: Path) -> None:
     _, background = colours.most_common(1)[0]
     drawn = 1 - background / colours.total()
     assert drawn > 0.01, f"{url}: the first diagram's box is blank in the screenshot ({drawn:.2%})"
+
+
+def test_benchmarks_page_has_charts() -> None:
+    """The bar: docs/benchmarks.md shows charts, one per benchmark with results of a known
+    shape, committed beside it."""
+    text = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    linked = re.findall(r"!\[[^\]]+\]\(benchmarks/([\w.-]+\.svg)\)", text)
+    committed = sorted(p.name for p in (DOCS / "benchmarks").glob("*.svg"))
+    assert len(linked) >= 5 and sorted(linked) == committed, (linked, committed)
+    for name in committed:
+        svg = (DOCS / "benchmarks" / name).read_text(encoding="utf-8")
+        # Text drawn as paths (no font needed to view it), no date: reproducible bytes.
+        assert "<text" not in svg and "<dc:date>" not in svg, name
+
+
+def test_a_stale_chart_fails_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gen = _load_script("scripts/gen_benchmarks_doc.py")
+    results = tmp_path / "results"
+    results.mkdir()
+    shutil.copy(ROOT / "bench" / "results" / "layer_build.json", results)
+    monkeypatch.setattr(gen, "RESULTS", results)
+    page = tmp_path / "docs" / "benchmarks.md"
+    chart = tmp_path / "docs" / "benchmarks" / "layer-build.svg"
+
+    def check() -> int:
+        return gen.main(["--check", "--output", str(page)])
+
+    assert check() == 1, "a missing page and chart must fail the check"
+    assert gen.main(["--output", str(page)]) == 0 and chart.is_file()
+    assert "](benchmarks/layer-build.svg)" in page.read_text()
+    assert check() == 0
+    original = chart.read_text()
+    chart.write_text(original.replace("#5c6bc0", "#5c6bc1"))
+    assert check() == 1, "an edited chart must fail the check"
+    chart.unlink()
+    assert check() == 1, "a deleted chart must fail the check"
+    gen.main(["--output", str(page)])
+    assert chart.read_text() == original, "the chart is not reproducible"
+    stray = chart.with_name("old-chart.svg")
+    stray.write_text("<svg/>")
+    assert check() == 1, "a chart no longer generated must fail the check"
+    gen.main(["--output", str(page)])
+    assert not stray.exists() and check() == 0
 
 
 @pytest.mark.parametrize("script", GENERATORS)
