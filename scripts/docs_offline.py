@@ -116,6 +116,27 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def unpack(tarball: Path, item: Vendored) -> bytes:
+    """The pinned file from an npm tarball, once both hashes match."""
+    digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+    if f"sha512-{digest}" != item.integrity:
+        raise PluginError(
+            f"{tarball.name} does not match the pinned integrity {item.integrity} "
+            f"(got sha512-{digest}): refusing to serve it"
+        )
+    with tarfile.open(tarball, "r:gz") as archive:
+        try:
+            member = archive.extractfile(item.member)
+        except KeyError:
+            member = None
+        if member is None:
+            raise PluginError(f"{tarball.name} has no file {item.member}")
+        data = member.read()
+    if hashlib.sha256(data).hexdigest() != item.sha256:
+        raise PluginError(f"{item.member} of {item.package}@{item.version} is not the pinned file")
+    return data
+
+
 def fetch(item: Vendored, cache: Path) -> Path:
     """The package's file, from the cache or fetched with `npm pack` and checked."""
     cached = cache / item.filename
@@ -140,20 +161,7 @@ def fetch(item: Vendored, cache: Path) -> Path:
                 f"`npm pack {item.package}@{item.version}` failed (is the npm registry "
                 f"reachable?):\n{result.stderr.strip()[-2000:]}"
             )
-        tarball = Path(tmp) / json.loads(result.stdout)[0]["filename"]
-        digest = base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-        if f"sha512-{digest}" != item.integrity:
-            raise PluginError(
-                f"{tarball.name} does not match the pinned integrity {item.integrity} "
-                f"(got sha512-{digest}): refusing to serve it"
-            )
-        with tarfile.open(tarball, "r:gz") as archive:
-            member = archive.extractfile(item.member)
-            if member is None:
-                raise PluginError(f"{tarball.name} has no file {item.member}")
-            data = member.read()
-    if hashlib.sha256(data).hexdigest() != item.sha256:
-        raise PluginError(f"{item.member} of {item.package}@{item.version} is not the pinned file")
+        data = unpack(Path(tmp) / json.loads(result.stdout)[0]["filename"], item)
     cache.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(".tmp")
     partial.write_bytes(data)

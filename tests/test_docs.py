@@ -5,16 +5,21 @@ leaving the machine and its Mermaid diagrams drawn."""
 
 from __future__ import annotations
 
+import base64
 import collections
+import dataclasses
 import functools
+import hashlib
 import http.server
 import importlib.util
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +114,58 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}{result.stderr}"
     return site
+
+
+def _npm_tarball(path: Path, files: dict[str, bytes]) -> str:
+    """An npm-style tarball; returns its `dist.integrity`."""
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+
+
+def test_vendored_scripts_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    offline = _load_script("scripts/docs_offline.py")
+    script = b"window.lib = 1;\n"
+    tarball = tmp_path / "lib-1.0.0.tgz"
+    integrity = _npm_tarball(tarball, {"package/dist/lib.js": script})
+    item = offline.Vendored(
+        package="lib",
+        version="1.0.0",
+        integrity=integrity,
+        member="package/dist/lib.js",
+        sha256=hashlib.sha256(script).hexdigest(),
+        cdn_url="https://unpkg.com/lib",
+    )
+    assert offline.unpack(tarball, item) == script
+    for wrong, message in (
+        ({"integrity": "sha512-" + "A" * 86 + "=="}, "pinned integrity"),
+        ({"sha256": "0" * 64}, "not the pinned file"),
+        ({"member": "package/dist/other.js"}, "has no file"),
+    ):
+        with pytest.raises(offline.PluginError, match=message):
+            offline.unpack(tarball, dataclasses.replace(item, **wrong))
+    # A Material release that loads it otherwise stops the build instead of leaving the CDN.
+    with pytest.raises(offline.PluginError, match="changed how it loads lib"):
+        offline._point_loader_at('_t("https://cdn.example.com/lib.js")', item, Path("b.js"))
+    loader = offline._point_loader_at('_t("https://unpkg.com/lib")', item, Path("b.js"))
+    assert loader == '_t(new URL("assets/javascripts/vendor/lib-1.0.0.js",__md_scope).href)'
+    # A cached copy that is not the pinned file is never served: it is fetched again.
+    (tmp_path / item.filename).write_bytes(b"tampered")
+    monkeypatch.setattr(offline.shutil, "which", lambda name: None)
+    with pytest.raises(offline.PluginError, match="npm is needed"):
+        offline.fetch(item, tmp_path)
+    (tmp_path / item.filename).write_bytes(script)
+    assert offline.fetch(item, tmp_path) == tmp_path / item.filename
+
+
+def test_theme_font_is_refused() -> None:
+    offline = _load_script("scripts/docs_offline.py")
+    with pytest.raises(offline.PluginError, match="Google Fonts"):
+        offline.on_config({"theme": {"font": {"text": "Roboto"}}})
+    assert offline.on_config({"theme": {"font": False}}) == {"theme": {"font": False}}
 
 
 def test_site_builds_strict(site: Path) -> None:
