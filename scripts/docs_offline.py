@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -163,7 +164,8 @@ def fetch(item: Vendored, cache: Path) -> Path:
             )
         data = unpack(Path(tmp) / json.loads(result.stdout)[0]["filename"], item)
     cache.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".tmp")
+    # Per process: parallel builds (pytest -n 2) may fetch at once; each renames its own.
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
     partial.write_bytes(data)
     partial.replace(cached)
     return cached
