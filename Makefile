@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml tool/pyproject.toml
 
 venv: $(VENV)/.installed ## Create .venv with the template's test dependencies and the tool
 
-system-deps: ## System packages and services the tests need (Docker, debootstrap, qemu, bubblewrap)
+system-deps: ## System packages and services the tests need (Docker, debootstrap, qemu, bubblewrap, chromium)
 	@bash scripts/system-deps.sh
 
 setup: venv system-deps ## Everything the tests need

@@ -5,9 +5,10 @@
     .venv/bin/python scripts/gen_benchmarks_doc.py --check  # exit 1 if it is out of date
 
 Each results file is shown with the command that reproduces it (its "command" key), the
-machine it ran on and its results as tables. Benchmarks the project expects but has no results
-for yet are listed as "not measured yet", with the command that measures them. Standard
-library only.
+machine it ran on and its results as tables, and, for the benchmarks whose results have a known
+shape, as SVG charts in docs/benchmarks/ (scripts/benchmark_charts.py, matplotlib). Benchmarks
+the project expects but has no results for yet are listed as "not measured yet", with the
+command that measures them. `--check` fails when the page or a chart is stale.
 """
 
 from __future__ import annotations
@@ -125,27 +126,86 @@ EXPECTED = (
     ),
 )
 
-# Figures measured by hand that no script here can reproduce, shown beside a benchmark's own.
-REFERENCES: dict[str, list[str]] = {
-    "extension": [
-        "### Reference: Rotel (static)",
-        "",
-        "Measured on this machine kind on 2026-12-01 (issue 11), not by this repository: "
-        "streamfold/rotel-lambda-extension v0.1.3 (a Rust Lambda extension: OTLP receiver and "
-        "X-Ray exporter), built in release mode and run alternately with this template's "
-        "collector against the same stand-in Extensions API, 30 runs each. Its build cannot be "
-        "scripted here (its sources are on GitHub, which this machine cannot reach), so these "
-        "figures are not regenerated.",
-        "",
-        "| metric | Rotel v0.1.3 |",
-        "| --- | --- |",
-        "| ready_ms.median (ms): exec \u2192 first OTLP/HTTP 200 | 22 |",
-        "| peak_rss_100_mb.median (MB): VmHWM after 100 posts | 21.6 |",
-        "| binary_bytes (MB) | 17.9 |",
-        "| zipped_bytes (MB): binary + config | 6.5 |",
-        "",
-    ],
-}
+
+@dataclass(frozen=True)
+class Reference:
+    """Figures measured by hand that no script here can reproduce, shown (table and chart)
+    beside a benchmark's own."""
+
+    key: str  # the Expected benchmark it belongs to
+    name: str
+    text: str
+    rows: tuple[tuple[str, str, float], ...]  # (table label, the benchmark's metric, value)
+
+
+REFERENCES = (
+    Reference(
+        key="extension",
+        name="Rotel v0.1.3",
+        text=(
+            "Measured on this machine kind on 2026-12-01 (issue 11), not by this repository: "
+            "streamfold/rotel-lambda-extension v0.1.3 (a Rust Lambda extension: OTLP receiver "
+            "and X-Ray exporter), built in release mode and run alternately with this "
+            "template's collector against the same stand-in Extensions API, 30 runs each. Its "
+            "build cannot be scripted here (its sources are on GitHub, which this machine "
+            "cannot reach), so these figures are not regenerated."
+        ),
+        rows=(
+            ("ready_ms.median (ms): exec \u2192 first OTLP/HTTP 200", "ready_ms.median", 22),
+            ("peak_rss_100_mb.median (MB): VmHWM after 100 posts", "peak_rss_100_mb.median", 21.6),
+            ("binary_bytes (MB)", "binary_bytes", 17.9e6),
+            ("zipped_bytes (MB): binary + config", "zipped_bytes", 6.5e6),
+        ),
+    ),
+)
+
+
+def render_reference(reference: Reference) -> list[str]:
+    out = [f"### Reference: {reference.name.split()[0]} (static)", "", reference.text, ""]
+    out += [f"| metric | {reference.name} |", "| --- | --- |"]
+    for label, metric, value in reference.rows:
+        shown = value / 1e6 if metric.endswith("_bytes") else value
+        out.append(f"| {label} | {_cell(shown)} |")
+    return [*out, ""]
+
+
+def _reference_figures(reference: Reference) -> dict[str, Any]:
+    """{"ready_ms": {"median": 22}, "binary_bytes": 17.9e6}: the results files' shape."""
+    figures: dict[str, Any] = {}
+    for _, metric, value in reference.rows:
+        name, _, statistic = metric.partition(".")
+        if statistic:
+            figures.setdefault(name, {})[statistic] = value
+        else:
+            figures[name] = value
+    return figures
+
+
+def charts_for(expected: Expected | None, payload: dict[str, Any]) -> list[Any]:
+    """The charts of a results file, drawn by scripts/benchmark_charts.py (matplotlib)."""
+    if expected is None:
+        return []
+    import benchmark_charts as charts
+
+    charts.check_matplotlib()
+    if expected.key == "cold_start":
+        return charts.sandbox_charts(payload)
+    if expected.key == "image_cold_start":
+        return charts.image_charts(payload)
+    if expected.key == "layer_build":
+        return charts.layer_build_charts(payload)
+    if expected.key == "python_overhead":
+        return charts.python_overhead_charts(payload)
+    if expected.key == "extension":
+        references = [r for r in REFERENCES if r.key == expected.key]
+        figures = (
+            {"name": references[0].name, "figures": _reference_figures(references[0])}
+            if references
+            else {}
+        )
+        return charts.extension_charts(payload, figures)
+    return []
+
 
 NONE = "\u2013"  # en dash: no value
 COUNTS = {"invocations", "count", "n", "files", "samples", "errors"}
@@ -309,7 +369,11 @@ def render_results(results: Any, goals: dict[str, float]) -> list[str]:
     return [_cell(results)]
 
 
-def render_file(path: Path, expected: Expected | None) -> list[str]:
+def render_file(
+    path: Path, expected: Expected | None, charts: dict[str, str], chart_dir: str
+) -> list[str]:
+    """The section of one results file; its charts are added to `charts` (name -> SVG) and
+    linked from `chart_dir` (relative to the page)."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
@@ -328,6 +392,11 @@ def render_file(path: Path, expected: Expected | None) -> list[str]:
     if what:
         out += [str(what), ""]
     out += [f"Results: `bench/results/{path.name}`.", ""]
+    for chart in charts_for(expected, payload):
+        if chart.name in charts:
+            raise SystemExit(f"two results files draw {chart.name}: {path.name} is the second")
+        charts[chart.name] = chart.svg
+        out += [f"![{chart.alt}]({chart_dir}/{chart.name})", ""]
     command = payload.get("command")
     if command:
         out += ["Reproduce (from the template checkout):", "", "```bash", str(command), "```", ""]
@@ -386,6 +455,14 @@ def render_missing(expected: Expected) -> list[str]:
 
 
 def generate() -> str:
+    return build(OUTPUT)[0]
+
+
+def build(page: Path) -> tuple[str, dict[str, str]]:
+    """The page's text and its charts ({file name: SVG}), which go in a folder named after the
+    page (docs/benchmarks.md -> docs/benchmarks/)."""
+    chart_dir = page.stem
+    charts: dict[str, str] = {}
     files = sorted(RESULTS.glob("*.json")) if RESULTS.is_dir() else []
     claimed: dict[Path, Expected] = {}
     for expected in EXPECTED:
@@ -410,23 +487,32 @@ def generate() -> str:
         if not mine:
             out += render_missing(expected)
         for path in sorted(mine):
-            out += render_file(path, expected)
+            out += render_file(path, expected, charts, chart_dir)
             listed.add(path)
-        out += REFERENCES.get(expected.key, [])
+        for reference in REFERENCES:
+            if reference.key == expected.key:
+                out += render_reference(reference)
     for path in files:
         if path not in listed:
-            out += render_file(path, None)
-    return "\n".join(out).rstrip("\n") + "\n"
+            out += render_file(path, None, charts, chart_dir)
+    return "\n".join(out).rstrip("\n") + "\n", charts
+
+
+def _files(page: Path) -> dict[Path, str]:
+    text, charts = build(page)
+    folder = page.with_suffix("")
+    return {page: text, **{folder / name: svg for name, svg in sorted(charts.items())}}
 
 
 def main(argv: list[str] | None = None) -> int:
-    return generated_page.run(
+    return generated_page.run_files(
         argv,
         description=__doc__.splitlines()[0],
         output=OUTPUT,
-        generate=generate,
+        generate=_files,
         source="bench/results",
         regenerate=REGENERATE,
+        owned_dir=lambda page: page.with_suffix(""),
     )
 
 
