@@ -13,9 +13,13 @@
   acknowledgment carrying a reason; a control synth with acknowledgments disabled proves the pack
   runs and that each acknowledgment matches a real finding; cfn-lint and the same IAM/function
   assertions on the synthesized template.
-- Terraform: `terraform fmt -check -recursive`, python-hcl2 assertions, checkov with zero failures
-  (skips only as `#checkov:skip=CKV_...:reason` in the .tf files, each with a reason, exactly the
-  set expected for the case's trigger).
+- Terraform: `terraform fmt -check -recursive`, python-hcl2 assertions.
+- checkov with zero failures for all three tools (SAM: template.yaml and ecr.yaml; CDK: every
+  synthesized template; Terraform: the .tf files), each suppression in code with its reason
+  (`Metadata: checkov: skip` on CloudFormation resources, `#checkov:skip=CKV_...:reason` in .tf
+  files), exactly the set expected for the tool and the case's trigger, each matching a finding.
+- The image supply chain: every tool deploys from the service's own ECR repository (scan on push,
+  immutable tags, lifecycle policy, KMS), created before the function, never a tool-managed one.
 - Every trigger: least privilege (the function role gets SQS actions only for sqs, on its queue),
   tracing, Lambda's JSON log format, and the trigger's own resources and nothing else.
 - deploy.mk: parses with make, recipes start with a TAB, deploy depends on image.
@@ -90,7 +94,7 @@ CDK_NAG_BY_TRIGGER = {
     },
 }
 # checkov findings the .tf files skip inline (#checkov:skip=ID:reason); any other is a failure.
-CHECKOV_BASE = {
+TF_CHECKOV_BASE = {
     "CKV_AWS_158",  # log group KMS CMK
     "CKV_AWS_338",  # log retention >= 1 year
     "CKV_AWS_115",  # reserved concurrency
@@ -99,7 +103,7 @@ CHECKOV_BASE = {
     "CKV_AWS_173",  # env var KMS CMK
     "CKV_AWS_272",  # code signing (zip packages only)
 }
-CHECKOV_BY_TRIGGER = {
+TF_CHECKOV_BY_TRIGGER = {
     "rest-api": {
         "CKV_AWS_120",  # stage cache
         "CKV_AWS_225",  # method settings cache
@@ -109,10 +113,30 @@ CHECKOV_BY_TRIGGER = {
         "CKV2_AWS_53",  # request validator
     },
 }
+# checkov findings the SAM template and the CDK synth skip (Metadata: checkov: skip, with a
+# comment). checkov's CloudFormation checks have no counterpart of CKV_AWS_338 and CKV_AWS_272.
+CFN_CHECKOV_BASE = {
+    "CKV_AWS_158",  # log group KMS CMK
+    "CKV_AWS_115",  # reserved concurrency
+    "CKV_AWS_116",  # dead-letter queue
+    "CKV_AWS_117",  # VPC
+    "CKV_AWS_173",  # env var KMS CMK
+}
+CFN_CHECKOV_BY_TRIGGER = {
+    "rest-api": {"CKV_AWS_120"},  # stage cache
+    # A false positive: the check accepts only KmsMasterKeyId, not SqsManagedSseEnabled.
+    "sqs": {"CKV_AWS_27"},
+}
+CHECKOV_EXPECTED = {
+    "terraform": (TF_CHECKOV_BASE, TF_CHECKOV_BY_TRIGGER),
+    "sam": (CFN_CHECKOV_BASE, CFN_CHECKOV_BY_TRIGGER),
+    "cdk": (CFN_CHECKOV_BASE, CFN_CHECKOV_BY_TRIGGER),
+}
 APIGW_LOGS_POLICY = "iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 SQS_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 API_THROTTLE = {"rate": 100, "burst": 50}
 SQS_MAX_RECEIVE_COUNT = 5
+ECR_KEEP_IMAGES = 10
 # CloudFormation resource types each trigger adds (beyond log groups, roles and the function);
 # ones in parentheses may appear, depending on the tool.
 TRIGGER_TYPES: dict[str, tuple[set[str], set[str]]] = {
@@ -141,8 +165,9 @@ def cdk_nag_acknowledged(trigger: str) -> set[str]:
     return CDK_NAG_BASE | CDK_NAG_BY_TRIGGER.get(trigger, set())
 
 
-def checkov_skips(trigger: str) -> set[str]:
-    return CHECKOV_BASE | CHECKOV_BY_TRIGGER.get(trigger, set())
+def checkov_skips(iac: str, trigger: str) -> set[str]:
+    base, by_trigger = CHECKOV_EXPECTED[iac]
+    return base | by_trigger.get(trigger, set())
 
 
 CHECKOV_REQUIREMENTS = ["checkov==3.3.30"]
@@ -373,6 +398,55 @@ def _api_methods(template: dict, function_id: str) -> set[tuple[str, str, str]]:
     return found
 
 
+def _permission_stage(template: dict, source_arn: Any) -> str:
+    """The stage a Lambda permission's SourceArn (`<api>/<stage>/POST/greetings`) allows: written
+    out (SAM's Fn::Sub) or a Ref to the stage resource (CDK's Fn::Join); "*" for any stage."""
+    if isinstance(source_arn, dict) and "Fn::Sub" in source_arn:
+        match = re.fullmatch(
+            r"arn:\$\{AWS::Partition\}:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+            r"\$\{(\w+)\}/([^/]+)/POST/greetings",
+            source_arn["Fn::Sub"],
+        )
+        assert match, source_arn
+        assert template["Resources"][match.group(1)]["Type"] == "AWS::ApiGateway::RestApi" or (
+            template["Resources"][match.group(1)]["Type"] == "AWS::Serverless::Api"
+        )
+        return match.group(2)
+    _, parts = source_arn["Fn::Join"]
+    assert parts[-1] == "/POST/greetings", parts
+    stage = parts[-2]
+    if isinstance(stage, dict):
+        stage_resource = template["Resources"][stage["Ref"]]
+        assert stage_resource["Type"] == "AWS::ApiGateway::Stage", stage
+        return stage_resource["Properties"]["StageName"]
+    return stage.strip("/")
+
+
+def check_ecr_repository(template: dict, slug: str) -> None:
+    """The service's own ECR repository: the same settings whatever the IaC tool."""
+    [(repo_id, repo)] = _resources(template, "AWS::ECR::Repository").items()
+    props = repo["Properties"]
+    assert props["RepositoryName"] == slug
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
+    assert props["EmptyOnDelete"] is True, "the stack's deletion takes the images with it"
+    assert "RepositoryPolicyText" not in props, "no cross-account or public pulls"
+    policy = props["LifecyclePolicy"]["LifecyclePolicyText"]
+    if isinstance(policy, dict):  # SAM: Fn::Sub of the KeepImages parameter
+        policy = policy["Fn::Sub"].replace("${KeepImages}", str(ECR_KEEP_IMAGES))
+        keep = template["Parameters"]["KeepImages"]
+        assert keep["Type"] == "Number" and keep["Default"] == ECR_KEEP_IMAGES
+    [rule] = json.loads(policy)["rules"]
+    assert rule["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": ECR_KEEP_IMAGES,
+    }
+    assert rule["action"] == {"type": "expire"}
+    assert repo_id
+
+
 def check_cfn_trigger(template: dict, answers: dict[str, Any]) -> None:
     """The trigger's resources, and no resource of another trigger."""
     slug, trigger = answers["project_slug"], trigger_of(answers)
@@ -421,7 +495,7 @@ def check_cfn_trigger(template: dict, answers: dict[str, Any]) -> None:
         assert pprops["Action"] == "lambda:InvokeFunction"
         assert pprops["Principal"] == "apigateway.amazonaws.com"
         assert _refers_to(pprops["FunctionName"], function_id)
-        assert json.dumps(pprops["SourceArn"]).count("/POST/greetings") == 1, pprops["SourceArn"]
+        assert _permission_stage(template, pprops["SourceArn"]) == "prod", pprops["SourceArn"]
     elif trigger == "function-url":
         [url] = _resources(template, "AWS::Lambda::Url").values()
         assert url["Properties"]["AuthType"] == "AWS_IAM"
@@ -481,14 +555,24 @@ def test_sam_template(case: Case, render_case) -> None:
     assert metadata["Dockerfile"] == "Dockerfile" and metadata["DockerContext"] == "."
     assert metadata.get("DockerTag")
     assert (project / metadata["DockerContext"] / metadata["Dockerfile"]).is_file()
+    # The image `make deploy` pushed to the service's own repository, passed as a parameter.
+    assert function["Properties"]["ImageUri"] == {"Ref": "ImageUri"}
+    image_uri = template["Parameters"]["ImageUri"]
+    assert "Default" not in image_uri, "the image must be passed explicitly"
+    pattern = re.compile(image_uri["AllowedPattern"])
+    region = answers["aws_region"]
+    assert pattern.fullmatch(f"123456789012.dkr.ecr.{region}.amazonaws.com/order-service:0123abcd")
+    assert not pattern.fullmatch(f"123456789012.dkr.ecr.{region}.amazonaws.com/order-service")
+    assert not pattern.fullmatch("public.ecr.aws/lambda/python:3.13")
     apis = _resources(template, "AWS::Serverless::Api")
     assert len(apis) == (1 if answers["trigger"] == "rest-api" else 0), "no implicit API"
     outputs = {"FunctionName", "FunctionArn"} | TRIGGER_OUTPUTS[answers["trigger"]]
     assert set(template["Outputs"]) >= outputs
 
 
-# What `sam build` + `sam deploy` feed CloudFormation's Serverless transform: the template with
-# the pushed image's URI. Managed policies are never looked up (the template names none).
+# What `sam deploy` feeds CloudFormation's Serverless transform: template.yaml itself (the image
+# URI stays a parameter, which CloudFormation resolves). Managed policies are never looked up
+# (the template names none).
 SAM_TRANSLATE = """
 import json, sys
 from samtranslator.translator.transform import transform
@@ -498,9 +582,6 @@ class NoManagedPolicyLookups:
         raise RuntimeError("the template must not need managed policy lookups")
 
 template = json.load(sys.stdin)
-for resource in template["Resources"].values():
-    if resource["Type"] == "AWS::Serverless::Function":
-        resource["Properties"]["ImageUri"] = sys.argv[1]
 json.dump(transform(template, {}, NoManagedPolicyLookups()), sys.stdout)
 """
 SAM_TRANSLATOR_REQUIREMENTS = ["aws-sam-translator==1.115.0"]
@@ -528,9 +609,8 @@ def test_sam_translated(case: Case, render_case, sam_translator: Path, tmp_path:
     template, matches = decode(str(project / "template.yaml"))
     assert not matches, matches
     region = answers["aws_region"]
-    image = f"123456789012.dkr.ecr.{region}.amazonaws.com/{answers['project_slug']}:python3"
     proc = subprocess.run(
-        [str(sam_translator), "-c", SAM_TRANSLATE, image],
+        [str(sam_translator), "-c", SAM_TRANSLATE],
         input=json.dumps(template),
         env={**_node_env(), "AWS_DEFAULT_REGION": region},
         capture_output=True,
@@ -549,6 +629,24 @@ def test_sam_translated(case: Case, render_case, sam_translator: Path, tmp_path:
     assert not findings, "cfn-lint:\n" + "\n".join(findings)
     check_cfn_infrastructure(translated, answers, "AWS::Lambda::Function")
     check_cfn_trigger(translated, answers)
+    _, function = _one(translated, "AWS::Lambda::Function")
+    assert function["Properties"]["Code"] == {"ImageUri": {"Ref": "ImageUri"}}
+
+
+@pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
+def test_sam_ecr_repository(case: Case, render_case) -> None:
+    """ecr.yaml: the repository stack `make deploy` creates before the function's."""
+    project = render_case(case)
+    answers = answers_of(project)
+    path = project / "ecr.yaml"
+    findings = cfn_lint(path, answers["aws_region"])
+    assert not findings, "cfn-lint:\n" + "\n".join(findings)
+    template, matches = decode(str(path))
+    assert not matches, matches
+    assert "Transform" not in template, "plain CloudFormation: `aws cloudformation deploy`"
+    assert {r["Type"] for r in template["Resources"].values()} == {"AWS::ECR::Repository"}
+    check_ecr_repository(template, answers["project_slug"])
+    assert set(template["Outputs"]) == {"RepositoryName", "RepositoryUri"}
 
 
 @pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
@@ -561,7 +659,8 @@ def test_samconfig(case: Case, render_case) -> None:
     assert default["global"]["parameters"]["region"] == answers["aws_region"]
     deploy = default["deploy"]["parameters"]
     assert deploy["capabilities"] == "CAPABILITY_IAM"
-    assert deploy["resolve_image_repos"] is True
+    # SAM's companion-stack repository (mutable tags, no scan, no lifecycle) is never used.
+    assert not {"resolve_image_repos", "image_repository", "image_repositories"} & set(deploy)
     assert isinstance(deploy["confirm_changeset"], bool)
 
 
@@ -592,7 +691,14 @@ def cdk_python(render_case) -> Path:
         pytest.fail(str(exc), pytrace=False)
 
 
-def _synth(project: Path, python: Path, outdir: Path, *, acknowledge: bool = True):
+def _synth(
+    project: Path,
+    python: Path,
+    outdir: Path,
+    *,
+    acknowledge: bool = True,
+    context: dict[str, str] | None = None,
+):
     if acknowledge:
         cmd = [str(python), "infra/app.py"]
     else:  # control run: every Validations.acknowledge() becomes a no-op
@@ -605,6 +711,8 @@ def _synth(project: Path, python: Path, outdir: Path, *, acknowledge: bool = Tru
             "runpy.run_path('infra/app.py', run_name='__main__')\n",
         ]
     env = {**_node_env(), "CDK_OUTDIR": str(outdir)}
+    if context:  # what `cdk deploy --context key=value` hands the app
+        env["CDK_CONTEXT_JSON"] = json.dumps(context)
     return run(cmd, cwd=project, env=env, timeout=600)
 
 
@@ -632,7 +740,7 @@ def _acknowledgments(outdir: Path, stack: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("case", CDK_CASES, ids=lambda c: c.id)
-def test_cdk(case: Case, render_case, cdk_python: Path, tmp_path: Path) -> None:
+def test_cdk(case: Case, render_case, cdk_python: Path, checkov: Path, tmp_path: Path) -> None:
     """One synth per case, then every CDK check on its output (synth is the slow part)."""
     project = render_case(case)
     answers = answers_of(project)
@@ -649,13 +757,19 @@ def test_cdk(case: Case, render_case, cdk_python: Path, tmp_path: Path) -> None:
     assert set(acknowledged) == cdk_nag_acknowledged(answers["trigger"])
     assert all(len(reason.strip()) > 20 for reason in acknowledged.values()), acknowledged
 
-    # The image asset was staged for the function's platform, not built.
-    assets = json.loads((outdir / f"{stack}.assets.json").read_text())
-    images = list(assets.get("dockerImages", {}).values())
-    assert len(images) == 1
-    platform = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}[answers["architecture"]]
-    assert images[0]["source"]["platform"] == platform
-    assert (outdir / images[0]["source"]["directory"] / "Dockerfile").is_file()
+    # No CDK image asset: nothing goes to the bootstrap stack's repository. The function runs
+    # the image `make deploy` pushed to the `<slug>-ecr` stack's repository, which it follows.
+    for assets_path in outdir.glob("*.assets.json"):
+        assert not json.loads(assets_path.read_text()).get("dockerImages"), assets_path.name
+    manifest = json.loads((outdir / "manifest.json").read_text())["artifacts"]
+    stacks = {k for k, v in manifest.items() if v["type"] == "aws:cloudformation:stack"}
+    assert stacks == {stack, f"{stack}-ecr"}
+    assert f"{stack}-ecr" in manifest[stack]["dependencies"]
+    ecr_template_path = outdir / f"{stack}-ecr.template.json"
+    ecr_template = json.loads(ecr_template_path.read_text())
+    check_ecr_repository(ecr_template, stack)
+    findings = cfn_lint(ecr_template_path, answers["aws_region"], tuple(CDK_CFN_LINT_IGNORES))
+    assert not findings, "cfn-lint:\n" + "\n".join(findings)
 
     # cfn-lint on the synthesized template.
     template_path = outdir / f"{stack}.template.json"
@@ -670,6 +784,31 @@ def test_cdk(case: Case, render_case, cdk_python: Path, tmp_path: Path) -> None:
     _, function = _one(template, "AWS::Lambda::Function")
     image_uri = json.dumps(function["Properties"]["Code"]["ImageUri"])
     assert f".dkr.ecr.{answers['aws_region']}." in image_uri, image_uri
+    # Without --context image_tag the synth says the template is not deployable as is.
+    assert f"/{stack}:image-tag-not-set" in image_uri, image_uri
+    metadata = json.loads((outdir / f"{stack}.metadata.json").read_text())
+    warnings_ = [
+        entry["data"]
+        for entries in metadata.values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning"
+    ]
+    assert any("image_tag" in str(w) for w in warnings_), "the synth must warn: no image tag"
+    assert not _resources(template, "AWS::ECR::Repository"), "the repository has its own stack"
+
+    # checkov on every synthesized template, suppressions from the resources' Metadata.
+    templates = sorted(outdir.glob("*.template.json"))
+    check_cfn_checkov(templates, answers, checkov)
+
+    # With the tag `make deploy` passes, the function runs exactly that image.
+    tagged = tmp_path / "cdk.out.tagged"
+    proc = _synth(project, cdk_python, tagged, context={"image_tag": "0123456789ab"})
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    tagged_template = json.loads((tagged / f"{stack}.template.json").read_text())
+    _, function = _one(tagged_template, "AWS::Lambda::Function")
+    assert json.dumps(function["Properties"]["Code"]["ImageUri"]).endswith(
+        f'"/{stack}:0123456789ab"]]}}'
+    ), function["Properties"]["Code"]
 
 
 # Control synths: the findings depend on the shape of the IAM statements, which the exporters
@@ -763,7 +902,9 @@ def test_terraform_hcl(case: Case, render_case) -> None:
     terraform = merged["terraform"][0]
     assert terraform["required_version"].startswith(">=")
     aws = terraform["required_providers"][0]["aws"]
-    assert aws["source"] == "hashicorp/aws" and aws["version"].startswith("~>")
+    # 6.x: destroying aws_api_gateway_account resets the account setting (v6 upgrade guide), so
+    # `terraform destroy` leaves no setting pointing at the deleted role.
+    assert aws["source"] == "hashicorp/aws" and aws["version"] == "~> 6.0"
 
     resources = _blocks(merged, "resource")
     data = _blocks(merged, "data")
@@ -924,7 +1065,10 @@ def check_terraform_trigger(
         permission = resources["aws_lambda_permission.api"]
         assert permission["principal"] == "apigateway.amazonaws.com"
         assert permission["action"] == "lambda:InvokeFunction"
-        assert permission["source_arn"].endswith("/*/POST/greetings")
+        assert permission["source_arn"] == (
+            "${aws_api_gateway_rest_api.this.execution_arn}/"
+            "${aws_api_gateway_stage.prod.stage_name}/POST/greetings"
+        ), "only the prod stage may invoke the function"
         account = resources["aws_api_gateway_account.this"]
         assert account["cloudwatch_role_arn"] == "${aws_iam_role.api_gateway_cloudwatch.arn}"
         attachment = resources["aws_iam_role_policy_attachment.api_gateway_cloudwatch"]
@@ -973,32 +1117,17 @@ def checkov() -> Path:
 _SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(CKV2?_[A-Z0-9_]+):(.*)")
 
 
-@pytest.mark.parametrize("case", TF_CASES, ids=lambda c: c.id)
-def test_terraform_checkov(case: Case, render_case, checkov: Path) -> None:
-    project = render_case(case)
-    tf = project / "terraform"
-
-    # Every inline skip names a known check and gives a reason.
-    skips: dict[str, str] = {}
-    for path in tf.glob("*.tf"):
-        for match in _SKIP_COMMENT.finditer(path.read_text(encoding="utf-8")):
-            skips[match.group(1)] = match.group(2).strip()
-    expected = checkov_skips(answers_of(project)["trigger"])
-    assert set(skips) == expected
-    assert all(len(reason) > 20 for reason in skips.values()), skips
-
+def run_checkov(checkov: Path, target: list[str], cwd: Path) -> tuple[list[str], set[str], int]:
+    """checkov's failures (check and resource), skipped check ids and number of passed checks."""
     proc = run(
         [
             str(checkov),
-            "--directory",
-            str(tf),
-            "--framework",
-            "terraform",
+            *target,
             "--skip-download",  # no calls to the vendor's API
             "--output",
             "json",
         ],
-        cwd=project,
+        cwd=cwd,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
         timeout=600,
     )
@@ -1009,19 +1138,68 @@ def test_terraform_checkov(case: Case, render_case, checkov: Path) -> None:
             f"checkov output is not JSON (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}"
         )
     reports = report if isinstance(report, list) else [report]
+    results = [r.get("results", {}) for r in reports]
     failed = [
         f"{c['check_id']} {c['resource']}: {c['check_name']}"
-        for r in reports
-        for c in r.get("results", {}).get("failed_checks", [])
+        for r in results
+        for c in r.get("failed_checks", [])
     ]
+    skipped = {c["check_id"] for r in results for c in r.get("skipped_checks", [])}
+    passed = sum(len(r.get("passed_checks", [])) for r in results)
+    if not failed:
+        assert proc.returncode == 0, proc.stderr
+    return failed, skipped, passed
+
+
+def check_cfn_checkov(templates: list[Path], answers: dict[str, Any], checkov: Path) -> None:
+    """checkov on CloudFormation templates: no failure, and exactly the expected suppressions,
+    each on its resource's Metadata with a reason, each matching a real finding."""
+    expected = checkov_skips(answers["iac"], answers["trigger"])
+    reasons: dict[str, list[str]] = {}
+    for path in templates:
+        template, matches = decode(str(path))
+        assert not matches, matches
+        for resource in template["Resources"].values():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert set(skip) == {"id", "comment"}, skip
+                reasons.setdefault(skip["id"], []).append(skip["comment"])
+    assert set(reasons) == expected
+    assert all(len(r.strip()) > 20 for rs in reasons.values() for r in rs), reasons
+    target = ["--framework", "cloudformation"]
+    for path in templates:
+        target += ["--file", str(path)]
+    failed, skipped, passed = run_checkov(checkov, target, templates[0].parent)
     assert not failed, "checkov failures:\n" + "\n".join(failed)
-    assert proc.returncode == 0, proc.stderr
-    skipped = {
-        c["check_id"] for r in reports for c in r.get("results", {}).get("skipped_checks", [])
-    }
+    assert skipped == expected, "each suppression must match a real finding"
+    assert passed > 12, "checkov checked suspiciously little"
+
+
+@pytest.mark.parametrize("case", SAM_CASES, ids=lambda c: c.id)
+def test_sam_checkov(case: Case, render_case, checkov: Path) -> None:
+    project = render_case(case)
+    templates = [project / "template.yaml", project / "ecr.yaml"]
+    check_cfn_checkov(templates, answers_of(project), checkov)
+
+
+@pytest.mark.parametrize("case", TF_CASES, ids=lambda c: c.id)
+def test_terraform_checkov(case: Case, render_case, checkov: Path) -> None:
+    project = render_case(case)
+    tf = project / "terraform"
+
+    # Every inline skip names a known check and gives a reason.
+    skips: dict[str, str] = {}
+    for path in tf.glob("*.tf"):
+        for match in _SKIP_COMMENT.finditer(path.read_text(encoding="utf-8")):
+            skips[match.group(1)] = match.group(2).strip()
+    expected = checkov_skips("terraform", answers_of(project)["trigger"])
+    assert set(skips) == expected
+    assert all(len(reason) > 20 for reason in skips.values()), skips
+
+    target = ["--directory", str(tf), "--framework", "terraform"]
+    failed, skipped, passed = run_checkov(checkov, target, project)
+    assert not failed, "checkov failures:\n" + "\n".join(failed)
     assert skipped == expected, "each inline skip must match a real finding"
-    passed = [c for r in reports for c in r.get("results", {}).get("passed_checks", [])]
-    assert len(passed) > 20, "checkov checked suspiciously little"
+    assert passed > 20, "checkov checked suspiciously little"
 
 
 # ------------------------------------------------------------------- description escaping
@@ -1060,11 +1238,12 @@ def test_description_escaping(case: Case, render_case) -> None:
 
 # The files this part of the template writes, per tool (and, for Terraform, per trigger).
 IAC_FILES = {
-    "sam": ["template.yaml", "samconfig.toml"],
+    "sam": ["template.yaml", "ecr.yaml", "samconfig.toml"],
     "cdk": [
         "cdk.json",
         "requirements-cdk.txt",
         "infra/app.py",
+        "infra/repository.py",
         "infra/stack.py",
         "infra/config.json",
     ],
@@ -1139,8 +1318,27 @@ def test_deploy_mk(case: Case, render_case, tmp_path: Path) -> None:
     assert answers["aws_region"] in deploy
     tool = {"sam": "sam deploy", "cdk": "aws-cdk@", "terraform": "terraform -chdir=terraform apply"}
     assert tool[answers["iac"]] in deploy, deploy
+    # The repository first, then the push (content-hash tag, skipped when there), then the deploy.
+    slug = answers["project_slug"]
+    region = answers["aws_region"]
+    create = {
+        "sam": f"aws cloudformation deploy --region {region} --stack-name {slug}-ecr",
+        "cdk": f"deploy {slug}-ecr",
+        "terraform": "-target=aws_ecr_repository.this",
+    }[answers["iac"]]
+    order = [deploy.index(create), deploy.index("docker push"), deploy.rindex(tool[answers["iac"]])]
+    assert order == sorted(order), deploy
+    assert "describe-images" in deploy, "an image already in ECR is not pushed again"
+    if answers["iac"] == "sam":
+        # template.yaml itself, not a `sam build` output SAM would push under its own tag.
+        assert "--template-file template.yaml" in deploy and "ImageUri=" in deploy, deploy
+        assert "sam build" not in deploy and "resolve-image-repos" not in deploy, deploy
+    elif answers["iac"] == "cdk":
+        assert "--exclusively" in deploy and "--context image_tag=" in deploy, deploy
     destroy = dry_run("destroy")
     assert answers["aws_region"] in destroy and "BUILD-IMAGE" not in destroy, destroy
+    if answers["iac"] != "terraform":  # the repository's stack goes too, after the function's
+        assert destroy.index(f"{slug}-ecr") > destroy.index(slug), destroy
     extra = {"cdk": "synth", "terraform": "plan"}.get(answers["iac"])
     if extra:
         dry_run(extra)

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -527,35 +528,74 @@ def test_update_without_template_changes_is_a_no_op(
 
 
 # =========================================================================== 6. the PR workflow
-def run_workflow_step(project: Path, tmp_path: Path, event: dict) -> tuple[int, str, Path]:
-    """Run the `update` step of the project's template-update.yml as GitHub Actions would
-    (shell: python, GITHUB_* files), minus the pull request API call that follows it."""
-    workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
-    [step] = [s for s in workflow["jobs"]["propose"]["steps"] if s.get("id") == "update"]
+# template-update.yml has two jobs: `update` (read-only token, no credentials in its checkout)
+# runs `copier update --trust` and hands a patch on as an artifact; `pull-request` (the only one
+# that may write) applies it in a fresh checkout, pushes the branch and opens the pull request.
+# Both run here as GitHub Actions would run them (shell: python, GITHUB_* files, a fresh clone
+# per job, the artifact directory handed over), minus the pull request API call at the end.
+WORKFLOW = ".github/workflows/template-update.yml"
+
+
+def _run_step(
+    checkout: Path, runner: Path, job: str, step_id: str, event: dict, output: Path
+) -> tuple[int, str]:
+    workflow = yaml.safe_load((checkout / WORKFLOW).read_text())
+    [step] = [s for s in workflow["jobs"][job]["steps"] if s.get("id") == step_id]
     assert step["shell"] == "python"
-    runner = tmp_path / "runner"
-    runner.mkdir(exist_ok=True)
     (runner / "event.json").write_text(json.dumps(event))
-    output = runner / "output"
     output.write_text("")
+    # The update job's copier needs a git identity for its temporary commits; the pull-request
+    # job commits as the bot it names itself (an identity in the environment would win).
+    identity = GIT_ENV if job == "update" else {}
     env = {
-        **os.environ,
-        **GIT_ENV,
-        **workflow["jobs"]["propose"]["env"],
+        **{k: v for k, v in os.environ.items() if k not in GIT_ENV},
+        **identity,
+        **workflow["jobs"][job].get("env", {}),
+        # A token for the push step; the local origin ignores the extraheader it becomes.
+        **{k: "test-token" for k in step.get("env", {})},
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "GITHUB_EVENT_PATH": str(runner / "event.json"),
         "GITHUB_OUTPUT": str(output),
+        "GITHUB_SERVER_URL": "https://github.com",
         "RUNNER_TEMP": str(runner),
     }
     result = subprocess.run(
         [sys.executable, "-c", step["run"]],
-        cwd=project,
+        cwd=checkout,
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    return result.returncode, result.stdout + result.stderr, runner
+    return result.returncode, result.stdout + result.stderr
+
+
+def run_workflow(origin: Path, tmp_path: Path, event: dict) -> tuple[int, str, Path]:
+    """Both jobs, each in its own clone of ``origin``; the second only when the first proposed.
+    Returns the exit code, the output of both and the runner directory (RUNNER_TEMP)."""
+    runner = Path(tempfile.mkdtemp(prefix="runner-", dir=tmp_path))
+    update_checkout = runner / "update-checkout"
+    git(tmp_path, "clone", "-q", str(origin), str(update_checkout))
+    code, out = _run_step(
+        update_checkout, runner, "update", "update", event, runner / "update-output"
+    )
+    if code != 0 or (runner / "update-output").read_text() != "proposed=true\n":
+        return code, out, runner
+    # The pull-request job's checkout: the same commit, nothing of the update job's tree.
+    pr_checkout = runner / "pull-request-checkout"
+    git(tmp_path, "clone", "-q", str(origin), str(pr_checkout))
+    code, pr_out = _run_step(
+        pr_checkout, runner, "pull-request", "push", event, runner / "push-output"
+    )
+    return code, out + pr_out, runner
+
+
+def origin_of(project: Path, tmp_path: Path) -> Path:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(project, "remote", "add", "origin", str(origin))
+    git(project, "push", "-q", "origin", "main")
+    return origin
 
 
 def test_template_update_workflow_pushes_a_branch_with_the_update(
@@ -563,38 +603,43 @@ def test_template_update_workflow_pushes_a_branch_with_the_update(
 ) -> None:
     old = template.release("0.1.0")
     project = render_project(template, tmp_path / "svc", old)
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(origin))
-    git(project, "remote", "add", "origin", str(origin))
-    git(project, "push", "-q", "origin", "main")
+    origin = origin_of(project, tmp_path)
 
-    # Scheduled run, nothing new: no branch, no pull request.
-    code, out, runner = run_workflow_step(project, tmp_path, {"schedule": "23 5 * * 1"})
+    # Scheduled run, nothing new: no patch, no branch, no pull request.
+    code, out, runner = run_workflow(origin, tmp_path, {"schedule": "23 5 * * 1"})
     assert code == 0, out
     assert "up to date" in out
-    assert (runner / "output").read_text() == ""
+    assert (runner / "update-output").read_text() == ""
+    assert not (runner / "template-update").exists()
 
     template.exporter_type(new=True)
     new = template.release("0.2.0")
     template.release("0.3.0rc1")  # pre-releases are not proposed
-    code, out, runner = run_workflow_step(project, tmp_path, {"schedule": "23 5 * * 1"})
+    code, out, runner = run_workflow(origin, tmp_path, {"schedule": "23 5 * * 1"})
     assert code == 0, out
-    assert (runner / "output").read_text() == "proposed=true\n"
-    pr = json.loads((runner / "template-update.json").read_text())
+    assert (runner / "update-output").read_text() == "proposed=true\n"
+    assert (runner / "push-output").read_text() == "pushed=true\n"
+    artifact = runner / "template-update"
+    assert sorted(p.name for p in artifact.iterdir()) == ["pull-request.json", "update.patch"]
+    pr = json.loads((artifact / "pull-request.json").read_text())
     assert pr["branch"] == f"template-update/{new}" and pr["draft"] is False
     assert pr["title"] == f"Update from the Copier template to {new}"
     assert f"/blob/{new}/CHANGELOG.md" in pr["body"]
-    # The pushed branch holds exactly the update, committed.
+    assert pr["base"] == git(origin, "rev-parse", "main").strip()
+    # The pushed branch holds exactly the update, committed on main by the bot.
     pushed = git(origin, "show", f"{pr['branch']}:.copier-answers.yml")
     assert yaml.safe_load(pushed)["_commit"] == new
     assert "otlp_http:" in git(origin, "show", f"{pr['branch']}:{CONFIG}")
-    assert status(project) == []
+    assert git(origin, "rev-parse", f"{pr['branch']}~1").strip() == pr["base"]
+    author = git(origin, "log", "-1", "--format=%an", pr["branch"]).strip()
+    assert author == "github-actions[bot]"
+    assert git(origin, "diff", "--stat", "main", pr["branch"]).strip()
 
     # The next scheduled run does not propose the same release twice.
-    git(project, "switch", "-q", "main")
-    code, out, runner = run_workflow_step(project, tmp_path, {"schedule": "23 5 * * 1"})
+    code, out, runner = run_workflow(origin, tmp_path, {"schedule": "23 5 * * 1"})
     assert code == 0, out
     assert "already proposed" in out
+    assert (runner / "push-output").read_text() == ""
 
 
 def test_template_update_workflow_proposes_conflicts_as_a_draft(
@@ -603,19 +648,61 @@ def test_template_update_workflow_proposes_conflicts_as_a_draft(
     old, new = conflicting_release(template)
     project = render_project(template, tmp_path / "svc", old)
     edit_the_same_line(project)
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(origin))
-    git(project, "remote", "add", "origin", str(origin))
-    git(project, "push", "-q", "origin", "main")
+    origin = origin_of(project, tmp_path)
 
-    code, out, runner = run_workflow_step(project, tmp_path, {"inputs": {"ref": new}})
+    code, out, runner = run_workflow(origin, tmp_path, {"inputs": {"ref": new}})
     assert code == 0, out
-    pr = json.loads((runner / "template-update.json").read_text())
+    pr = json.loads((runner / "template-update" / "pull-request.json").read_text())
     assert pr["draft"] is True
     assert f"- `{CONFIG}`: conflict markers" in pr["body"]
     # The markers are committed on the branch, where the pre-commit hook and review see them.
     pushed = git(origin, "show", f"{pr['branch']}:{CONFIG}")
     assert "<<<<<<< before updating" in pushed.splitlines()
+
+
+def test_template_update_pull_request_job_refuses_what_the_update_job_may_not_write(
+    template: Template, tmp_path: Path
+) -> None:
+    """The update job ran the template's code, which may have written anything into the
+    artifact: the writing job accepts only a template-update/<tag> branch on the checked-out
+    commit, and git refuses a patch into .git/."""
+    old = template.release("0.1.0")
+    project = render_project(template, tmp_path / "svc", old)
+    origin = origin_of(project, tmp_path)
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", str(origin), str(checkout))
+    runner = tmp_path / "runner"
+    (runner / "template-update").mkdir(parents=True)
+    base = git(origin, "rev-parse", "main").strip()
+    good = dict(
+        branch="template-update/0.2.0", base=base, draft=False, title="t", body="b", message="m"
+    )
+    hook = (
+        "diff --git a/.git/hooks/post-commit b/.git/hooks/post-commit\n"
+        "new file mode 100755\n--- /dev/null\n+++ b/.git/hooks/post-commit\n"
+        "@@ -0,0 +1 @@\n+touch pwned\n"
+    )
+    cases = [
+        (dict(good, branch="main"), "", "refusing branch name"),
+        (dict(good, branch="template-update/../main"), "", "refusing branch name"),
+        (dict(good, draft="yes"), "", "draft must be"),
+        (dict(good, base="0" * 40), "", "the patch was made on"),
+        (good, hook, "git apply refused the patch"),
+    ]
+    for pr, patch, message in cases:
+        (runner / "template-update" / "pull-request.json").write_text(json.dumps(pr))
+        (runner / "template-update" / "update.patch").write_text(patch)
+        code, out = _run_step(checkout, runner, "pull-request", "push", {}, runner / "output")
+        assert code != 0 and message in out, (pr, out)
+        assert not (checkout / ".git" / "hooks" / "post-commit").exists()
+        git(checkout, "switch", "-q", "main")
+        subprocess.run(
+            ["git", "branch", "-D", "template-update/0.2.0"],
+            cwd=checkout,
+            check=False,
+            capture_output=True,
+        )
+    assert git(origin, "branch", "--list", "template-update/*").strip() == ""
 
 
 # ========================================================================== 7. the trigger question
