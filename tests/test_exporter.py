@@ -3,11 +3,12 @@
 - The schema helper (tests/xray_schema.py) rejects what X-Ray rejects.
 - Every document the exporter's Go unit tests produce (they write them to $XRAY_DOCS_DIR)
   validates: conformance of the unit tests' output is part of the suite.
-- The built collector (the rendered project's own `make layer` build), run standalone on free
+- A rendered project's collector, built as its `make layer` builds it (the tool's collector
+  functions: collector/ against the shipped lambdaotelxray module), run standalone on free
   127.0.0.1 ports with the project's exporter configuration, receives the real span shapes
-  (testdata/shapes, from scripts/gen_span_shapes.py) over OTLP/HTTP and exports them to moto's
-  X-Ray; every document read back with GetTraceSummaries + BatchGetTraces validates and carries
-  the fields the X-Ray console shows.
+  (tool/collector/awsxrayexporter/testdata/shapes, from scripts/gen_span_shapes.py) over
+  OTLP/HTTP and exports them to moto's X-Ray; every document read back with GetTraceSummaries +
+  BatchGetTraces validates and carries the fields the X-Ray console shows.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
+from collector_build import build_collector, require_go
 from project_checks import missing_tool
 from render import Case
 from xray_schema import SchemaUnavailable, document_errors, schema
@@ -38,7 +38,8 @@ from xray_schema import SchemaUnavailable, document_errors, schema
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = ROOT / "template/collector/internal/awsxrayexporter/testdata/shapes"
+MODULE = ROOT / "tool/collector"
+SHAPES = MODULE / "awsxrayexporter/testdata/shapes"
 CASE = Case("sam", "awsxray", "x86_64")
 REGION = "us-east-1"
 FUNCTION = "order-service"  # render.BASE_ANSWERS' project_slug
@@ -139,18 +140,17 @@ def test_schema_helper_accepts_valid_documents() -> None:
 
 
 def go_env() -> dict[str, str]:
-    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
+    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly", "GOWORK": "off"}
 
 
-def test_go_unit_test_documents_validate(render_case, tmp_path: Path) -> None:
+def test_go_unit_test_documents_validate(tmp_path: Path) -> None:
     if shutil.which("go") is None:
         missing_tool("Go is not installed: the exporter's unit tests need it")
-    collector = render_case(CASE) / "collector"
     docs = tmp_path / "docs"
     docs.mkdir()
     result = subprocess.run(
-        ["go", "test", "-count=1", "./internal/awsxrayexporter/"],
-        cwd=collector,
+        ["go", "test", "-count=1", "./awsxrayexporter/"],
+        cwd=MODULE,
         env={**go_env(), "XRAY_DOCS_DIR": str(docs)},
         capture_output=True,
         text=True,
@@ -182,24 +182,11 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The project's collector, built by its own layer build (`python -m layerbuild`)."""
-    if shutil.which("go") is None:
-        missing_tool("Go is not installed: the layer build compiles the collector")
-    from render import render
-
-    project = render(template_repo, tmp_path_factory.mktemp("exporter") / "svc", CASE.answers())
-    build = subprocess.run(
-        [sys.executable, "-m", "layerbuild"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert build.returncode == 0, build.stderr[-4000:]
-    with zipfile.ZipFile(project / "build" / "layer.zip") as zf:
-        binary = Path(zf.extract("extensions/collector", tmp_path_factory.mktemp("bin")))
-    binary.chmod(0o755)
+def built(render_case, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The rendered project's collector, compiled as its layer build compiles it."""
+    require_go()
+    project = render_case(CASE)
+    binary = build_collector(project, tmp_path_factory.mktemp("bin") / "collector")
     return Built(project, binary)
 
 
