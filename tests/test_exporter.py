@@ -47,7 +47,7 @@ ACCOUNT = "123456789012"
 # AWS_LAMBDA_FUNCTION_NAME in the collector's environment (differs from the slug on purpose).
 LIVE_FUNCTION = "order-service-live"
 # Attributes another field already uses, indexed on top of the project's configuration.
-EXTRA_INDEXED = ["rpc.method", "aws.request_id"]
+EXTRA_INDEXED = ["rpc.method", "aws.request_id", "otel.resource.service.name"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -110,7 +110,9 @@ def variant(**changes: Any) -> str:
         (variant(name="tab\there"), "schema: name"),
         (variant(name="x" * 201), "schema: name"),
         (variant(http={"request": {"url": "https://a/" + "p" * 250}}), "schema: http/request/url"),
-        (variant(annotations={"app.name": "x"}), "schema: annotations"),
+        (variant(annotations={"app-name": "x"}), "schema: annotations"),
+        (variant(annotations={"app name": "x"}), "schema: annotations"),
+        (variant(annotations={"a" * 501: "x"}), "schema: annotations"),
         (variant(user="u" * 251), "schema: user"),
         (variant(metadata={"default": "not an object"}), "schema: metadata/default"),
         (
@@ -134,6 +136,17 @@ def test_schema_helper_accepts_valid_documents() -> None:
     assert document_errors(variant(end_time=None, in_progress=True)) == []
     sub = variant(type="subsegment", parent_id="0123456789abcdef", namespace="aws")
     assert document_errors(sub.encode()) == []
+    # Dots in annotation keys: X-Ray accepts them (tests/xray_schema.py says why).
+    dotted = {"app.greeting.name": "x", "otel.resource.service.name": "y", "a_1": 1}
+    assert document_errors(variant(annotations=dotted)) == []
+    assert document_errors(variant(type="subsegment", parent_id="0" * 16, annotations=dotted)) == []
+
+
+def test_only_the_annotation_key_rule_differs_from_aws_schema(xray_schema) -> None:
+    from xray_schema import ANNOTATION_KEY, SCHEMA_ANNOTATION_KEY, with_dotted_annotation_keys
+
+    patched = json.dumps(with_dotted_annotation_keys(xray_schema))
+    assert patched.replace(ANNOTATION_KEY, SCHEMA_ANNOTATION_KEY) == json.dumps(xray_schema)
 
 
 # --------------------------------------------------- every Go unit-test document validates
@@ -404,10 +417,14 @@ def test_handler_segment(exported: dict[str, Any]) -> None:
     # The project's config: Lambda's log group, so the console shows logs beside the trace.
     assert handler["aws"]["cloudwatch_logs"] == [{"log_group": f"/aws/lambda/{LIVE_FUNCTION}"}]
     assert handler["aws"]["xray"]["sdk"] == "opentelemetry for python"
+    # indexed_attributes names a resource attribute the way contrib's exporter takes it.
+    assert handler["annotations"]["otel.resource.service.name"] == FUNCTION
+    assert "otel.resource.service.name" not in handler["metadata"]["default"]
+    assert handler["metadata"]["default"]["otel.resource.faas.name"] == FUNCTION
     request = handler["http"]["request"]
     assert request["url"] == "https://abc123.execute-api.us-east-1.amazonaws.com/orders?id=o-1"
     greet = docs.of("api_gateway_orders", "order_service.greet")
-    assert greet["annotations"]["app_greeting_name"] == "OpenTelemetry"
+    assert greet["annotations"]["app.greeting.name"] == "OpenTelemetry"
     assert greet["type"] == "subsegment" and greet["parent_id"] == handler["id"]
     sts = docs.of("api_gateway_orders", "STS.GetCallerIdentity")
     assert sts["parent_id"] == greet["id"] and sts["namespace"] == "aws"
@@ -422,8 +439,8 @@ def test_aws_sdk_subsegments(exported: dict[str, Any]) -> None:
     assert get["aws"]["region"] == REGION
     assert "sql" not in get
     # Attributes the translator used are still indexable.
-    assert get["annotations"]["rpc_method"] == "GetItem"
-    assert get["annotations"]["aws_request_id"] == get["aws"]["request_id"]
+    assert get["annotations"]["rpc.method"] == "GetItem"
+    assert get["annotations"]["aws.request_id"] == get["aws"]["request_id"]
     batch = docs.of("api_gateway_orders", "DynamoDB.BatchGetItem")
     assert batch["aws"]["table_names"] == ["orders", "customers"]
     assert docs.of("api_gateway_orders", "DynamoDB.DescribeTable")["aws"]["region"] == "eu-west-1"

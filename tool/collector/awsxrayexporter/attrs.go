@@ -147,11 +147,12 @@ func sanitizeName(name string) string {
 	return truncate(s, maxNameLength)
 }
 
-// annotationKey keeps the characters X-Ray accepts in annotation keys
-// (ASCII letters, digits, underscore; at most 500).
-func annotationKey(k string) string {
+// annotationKey keeps the characters X-Ray accepts in annotation keys (ASCII
+// letters, digits, underscore and, with allowDots, the dot; at most 500) and
+// replaces every other one with an underscore.
+func annotationKey(k string, allowDots bool) string {
 	s := strings.Map(func(r rune) rune {
-		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || (allowDots && r == '.')) {
 			return r
 		}
 		return '_'

@@ -34,10 +34,18 @@ type Config struct {
 	Endpoint string `mapstructure:"endpoint"`
 	// IndexedAttributes lists span attributes to send as X-Ray annotations
 	// (indexed, searchable); all other attributes go to metadata.
+	// Resource attributes are named otel.resource.<key> here (contrib's
+	// convention), e.g. "otel.resource.service.name".
 	IndexedAttributes []string `mapstructure:"indexed_attributes"`
 	// IndexAllAttributes sends every string, bool or numeric span attribute
-	// that no other field took as an annotation.
+	// that no other field took as an annotation, and on segments every such
+	// resource attribute (as otel.resource.<key>).
 	IndexAllAttributes bool `mapstructure:"index_all_attributes"`
+	// AllowDotsInAnnotationKeys keeps "." in annotation keys ("app.user.id"),
+	// which X-Ray accepts; false replaces it with "_" ("app_user_id") as X-Ray
+	// once required. Default true, contrib's default (its feature gate
+	// exporter.xray.allowDot, enabled since it went beta).
+	AllowDotsInAnnotationKeys bool `mapstructure:"allow_dots_in_annotation_keys"`
 	// AWSLogGroups are the CloudWatch Logs groups recorded on segments
 	// (aws.cloudwatch_logs), so the console shows their logs beside the trace.
 	// The resource's aws.log.group.arns / aws.log.group.names take precedence;

@@ -29,9 +29,10 @@ func NewFactory() exporter.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		TimeoutConfig: exporterhelper.TimeoutConfig{Timeout: 5 * time.Second},
-		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		BackOffConfig: configretry.NewDefaultBackOffConfig(),
+		TimeoutConfig:             exporterhelper.TimeoutConfig{Timeout: 5 * time.Second},
+		QueueConfig:               configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		BackOffConfig:             configretry.NewDefaultBackOffConfig(),
+		AllowDotsInAnnotationKeys: true,
 	}
 }
 

@@ -20,14 +20,14 @@ func TestOversizeDocumentIsTrimmedAndLogged(t *testing.T) {
 	}
 	span.Attributes().PutStr("app.indexed", strings.Repeat("i", 900))
 
-	c := convert(t, &Config{IndexedAttributes: []string{"app.indexed"}}, td)
+	c := convert(t, defaultConfig(func(c *Config) { c.IndexedAttributes = []string{"app.indexed"} }), td)
 	raw := c.raw[span.SpanID().String()]
 	if len(raw) > maxDocumentBytes {
 		t.Fatalf("document is %d bytes", len(raw))
 	}
 	d := c.doc("order_service.build_response", 0)
 	want(t, "small attribute kept", str(d, "metadata", "default", "app.small"), "kept")
-	want(t, "annotation kept (metadata goes first)", len(str(d, "annotations", "app_indexed")), 900)
+	want(t, "annotation kept (metadata goes first)", len(str(d, "annotations", "app.indexed")), 900)
 	want(t, "cause kept", len(path(d, "cause", "exceptions").([]any)), 3)
 	removed, _ := path(d, "metadata", "otel.trimmed", "removed").([]any)
 	if len(removed) == 0 || !strings.HasPrefix(removed[0].(string), "metadata.default.app.payload.") {

@@ -25,8 +25,9 @@ const (
 	maxFieldLength = 250
 	// maxLinks is X-Ray's limit of traces one segment can link to.
 	maxLinks = 20
-	// resourceMetadataPrefix names resource attributes in a segment's metadata.
-	resourceMetadataPrefix = "otel.resource."
+	// resourcePrefix names resource attributes in a segment's metadata and
+	// annotations, and in indexed_attributes (contrib's convention).
+	resourcePrefix = "otel.resource."
 )
 
 // Span flags of OTLP (SpanFlags in trace.proto): whether the parent's
@@ -40,6 +41,7 @@ const (
 type converter struct {
 	indexed   map[string]bool
 	indexAll  bool
+	allowDots bool
 	logGroups []string
 	// lambdaLogGroup is /aws/lambda/$AWS_LAMBDA_FUNCTION_NAME when running on Lambda.
 	lambdaLogGroup string
@@ -53,10 +55,11 @@ func newConverter(cfg *Config, logger *zap.Logger) converter {
 		logger = zap.NewNop()
 	}
 	c := converter{
-		indexed:  map[string]bool{},
-		indexAll: cfg.IndexAllAttributes,
-		logger:   logger,
-		marshal:  json.Marshal,
+		indexed:   map[string]bool{},
+		indexAll:  cfg.IndexAllAttributes,
+		allowDots: cfg.AllowDotsInAnnotationKeys,
+		logger:    logger,
+		marshal:   json.Marshal,
 	}
 	for _, k := range cfg.IndexedAttributes {
 		c.indexed[k] = true
@@ -154,10 +157,7 @@ func (c converter) serviceSegment(span ptrace.Span, res pcommon.Map, call *segme
 		seg.Service = &serviceInfo{Version: v}
 	}
 	meta := map[string]any{}
-	res.Range(func(k string, v pcommon.Value) bool {
-		meta[resourceMetadataPrefix+k] = metadataValue(v)
-		return true
-	})
+	c.describeResource(seg, res, wantedAnnotations(span), meta)
 	if len(meta) > 0 {
 		seg.Metadata = map[string]map[string]any{"default": meta}
 	}
@@ -324,24 +324,19 @@ func errorFlags(status int64, code ptrace.StatusCode) (isError, throttle, fault 
 // annotateAndDescribe fills annotations (attributes named in indexed_attributes
 // or the span's aws.xray.annotations, even those another field already used;
 // with index_all_attributes every attribute not used elsewhere) and metadata
-// (the remaining attributes; on segments also the resource's).
+// (the remaining attributes; on segments also the resource's, see
+// describeResource).
 func (c converter) annotateAndDescribe(seg *segment, span ptrace.Span, a *attrs, res pcommon.Map, isSegment bool) {
-	wanted := map[string]bool{}
-	if v, ok := span.Attributes().Get(annotationsAttr); ok {
+	wanted := wantedAnnotations(span)
+	if _, ok := span.Attributes().Get(annotationsAttr); ok {
 		a.used[annotationsAttr] = true
-		for _, k := range stringSlice(v) {
-			wanted[k] = true
-		}
 	}
 	meta := map[string]any{}
 	span.Attributes().Range(func(k string, v pcommon.Value) bool {
 		explicit := c.indexed[k] || wanted[k]
 		if explicit || (c.indexAll && !a.used[k]) {
 			if av := annotationValue(v); av != nil {
-				if seg.Annotations == nil {
-					seg.Annotations = map[string]any{}
-				}
-				seg.Annotations[annotationKey(k)] = av
+				c.annotate(seg, k, av)
 				return true
 			}
 		}
@@ -351,14 +346,49 @@ func (c converter) annotateAndDescribe(seg *segment, span ptrace.Span, a *attrs,
 		return true
 	})
 	if isSegment {
-		res.Range(func(k string, v pcommon.Value) bool {
-			meta[resourceMetadataPrefix+k] = metadataValue(v)
-			return true
-		})
+		c.describeResource(seg, res, wanted, meta)
 	}
 	if len(meta) > 0 {
 		seg.Metadata = map[string]map[string]any{"default": meta}
 	}
+}
+
+// describeResource puts a segment's resource attributes under their
+// otel.resource.<key> names, the way contrib's exporter does: as annotations
+// with index_all_attributes, or when indexed_attributes (or the span's
+// aws.xray.annotations) names otel.resource.<key>; as metadata otherwise, and
+// when X-Ray cannot index the value (a list, a map).
+func (c converter) describeResource(seg *segment, res pcommon.Map, wanted map[string]bool, meta map[string]any) {
+	res.Range(func(k string, v pcommon.Value) bool {
+		key := resourcePrefix + k
+		if c.indexAll || c.indexed[key] || wanted[key] {
+			if av := annotationValue(v); av != nil {
+				c.annotate(seg, key, av)
+				return true
+			}
+		}
+		meta[key] = metadataValue(v)
+		return true
+	})
+}
+
+func (c converter) annotate(seg *segment, key string, value any) {
+	if seg.Annotations == nil {
+		seg.Annotations = map[string]any{}
+	}
+	seg.Annotations[annotationKey(key, c.allowDots)] = value
+}
+
+// wantedAnnotations is the span's aws.xray.annotations: the attribute names
+// (otel.resource.<key> for resource attributes) it asks to index.
+func wantedAnnotations(span ptrace.Span) map[string]bool {
+	wanted := map[string]bool{}
+	if v, ok := span.Attributes().Get(annotationsAttr); ok {
+		for _, k := range stringSlice(v) {
+			wanted[k] = true
+		}
+	}
+	return wanted
 }
 
 func makeLinks(links ptrace.SpanLinkSlice) []link {

@@ -25,8 +25,12 @@ var allShapes = []string{
 	"sqs_producer", "sqs_receive_outside_lambda", "sqs_consumer_batch",
 }
 
+// lambdaConfig is the template's exporter configuration (its defaults included).
 func lambdaConfig() *Config {
-	return &Config{AWSLogGroups: []string{"/aws/lambda/order-service"}, IndexedAttributes: []string{"app.greeting.name"}}
+	return defaultConfig(func(c *Config) {
+		c.AWSLogGroups = []string{"/aws/lambda/order-service"}
+		c.IndexedAttributes = []string{"app.greeting.name"}
+	})
 }
 
 func TestEveryShapeConverts(t *testing.T) {
@@ -118,7 +122,7 @@ func TestLambdaHandlerIsASegmentWithoutLambdasOrigin(t *testing.T) {
 	greet := c.doc("order_service.greet", 0)
 	want(t, "greet type", greet["type"], "subsegment")
 	want(t, "greet parent", greet["parent_id"], h["id"])
-	want(t, "greet annotations", greet["annotations"], map[string]any{"app_greeting_name": "OpenTelemetry"})
+	want(t, "greet annotations", greet["annotations"], map[string]any{"app.greeting.name": "OpenTelemetry"})
 	if path(greet, "metadata", "default", "otel.resource.faas.name") != nil {
 		t.Errorf("resource attributes belong on segments only: %v", greet["metadata"])
 	}
@@ -130,9 +134,9 @@ func TestEnduserIDIsTheUser(t *testing.T) {
 	if path(h, "metadata", "default", "enduser.id") != nil {
 		t.Errorf("enduser.id repeated in metadata")
 	}
-	indexed := convert(t, &Config{IndexedAttributes: []string{"enduser.id"}}, loadShape(t, "api_gateway_orders")).doc("order-service", 0)
+	indexed := convert(t, defaultConfig(func(c *Config) { c.IndexedAttributes = []string{"enduser.id"} }), loadShape(t, "api_gateway_orders")).doc("order-service", 0)
 	want(t, "user (indexed too)", indexed["user"], "customer-42")
-	want(t, "annotation", path(indexed, "annotations", "enduser_id"), "customer-42")
+	want(t, "annotation", path(indexed, "annotations", "enduser.id"), "customer-42")
 }
 
 func TestServerRequestURLAndClient(t *testing.T) {
@@ -262,24 +266,24 @@ func TestAWSSDKCalls(t *testing.T) {
 }
 
 func TestUsedAttributesCanBeAnnotations(t *testing.T) {
-	cfg := &Config{IndexedAttributes: []string{"rpc.method", "aws.request_id", "http.status_code"}}
+	cfg := defaultConfig(func(c *Config) { c.IndexedAttributes = []string{"rpc.method", "aws.request_id", "http.status_code"} })
 	c := convert(t, cfg, loadShape(t, "api_gateway_orders"))
 	get := c.doc("DynamoDB.GetItem", 0)
-	want(t, "rpc.method annotation", path(get, "annotations", "rpc_method"), "GetItem")
-	want(t, "aws.request_id annotation", path(get, "annotations", "aws_request_id"), str(get, "aws", "request_id"))
-	want(t, "http.status_code annotation", path(get, "annotations", "http_status_code"), 200)
+	want(t, "rpc.method annotation", path(get, "annotations", "rpc.method"), "GetItem")
+	want(t, "aws.request_id annotation", path(get, "annotations", "aws.request_id"), str(get, "aws", "request_id"))
+	want(t, "http.status_code annotation", path(get, "annotations", "http.status_code"), 200)
 	want(t, "operation still filled", str(get, "aws", "operation"), "GetItem")
 
 	// aws.xray.annotations on the span works the same way.
 	td := loadShape(t, "api_gateway_orders")
 	span := convert(t, &Config{}, td).span("DynamoDB.GetItem", 0)
 	span.Attributes().PutEmptySlice(annotationsAttr).AppendEmpty().SetStr("rpc.service")
-	got := convert(t, &Config{}, td).doc("DynamoDB.GetItem", 0)
-	want(t, "annotation from aws.xray.annotations", got["annotations"], map[string]any{"rpc_service": "DynamoDB"})
+	got := convert(t, defaultConfig(nil), td).doc("DynamoDB.GetItem", 0)
+	want(t, "annotation from aws.xray.annotations", got["annotations"], map[string]any{"rpc.service": "DynamoDB"})
 
-	all := convert(t, &Config{IndexAllAttributes: true}, loadShape(t, "api_gateway_orders")).doc("DynamoDB.GetItem", 0)
-	want(t, "index_all_attributes: the unused ones", path(all, "annotations", "db_operation"), "GetItem")
-	if path(all, "annotations", "rpc_method") != nil {
+	all := convert(t, defaultConfig(func(c *Config) { c.IndexAllAttributes = true }), loadShape(t, "api_gateway_orders")).doc("DynamoDB.GetItem", 0)
+	want(t, "index_all_attributes: the unused ones", path(all, "annotations", "db.operation"), "GetItem")
+	if path(all, "annotations", "rpc.method") != nil {
 		t.Errorf("index_all_attributes also indexed a used attribute: %v", all["annotations"])
 	}
 }
@@ -545,11 +549,11 @@ func TestLongFieldsAreCutToTheSchemasLimits(t *testing.T) {
 	span.Attributes().PutStr("http.user_agent", strings.Repeat("u", 400))
 	span.Attributes().PutStr("enduser.id", strings.Repeat("e", 400))
 	span.Attributes().PutStr("app.long", strings.Repeat("l", 2000))
-	d := convert(t, &Config{IndexedAttributes: []string{"app.long"}}, td).doc("order-service", 0)
+	d := convert(t, defaultConfig(func(c *Config) { c.IndexedAttributes = []string{"app.long"} }), td).doc("order-service", 0)
 	want(t, "url length", len(str(d, "http", "request", "url")), 250)
 	want(t, "user_agent length", len(str(d, "http", "request", "user_agent")), 250)
 	want(t, "user length", len(str(d, "user")), 250)
-	want(t, "annotation length", len(str(d, "annotations", "app_long")), 1000)
+	want(t, "annotation length", len(str(d, "annotations", "app.long")), 1000)
 }
 
 func TestJavaStackTrace(t *testing.T) {
