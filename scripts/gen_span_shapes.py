@@ -11,10 +11,13 @@ an SQS batch whose messages were really sent and received through the instrument
 plus the SQS producer/receiver traces themselves. The spans are written as OTLP/JSON (what the
 collector's OTLP/HTTP receiver accepts, hex ids) to
 
-    template/collector/internal/awsxrayexporter/testdata/shapes/<scenario>.json
+    tool/collector/awsxrayexporter/testdata/shapes/<scenario>.json
 
 with `manifest.json` beside them naming the package versions that produced them. The Go unit
-tests convert these files; tests/test_exporter.py posts them to the built collector.
+tests convert these files; tests/test_exporter.py posts them to the built collector. Stack
+traces name files where Lambda would have them, not where this run had them: this script (the
+function's code) as /var/task/gen_span_shapes.py, installed packages under /opt/python/ (the
+layer's directory), so the shapes carry no path of the machine that generated them.
 
 Usage (from the repository root, with the template's .venv or any Python >= 3.11):
 
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "template/collector/internal/awsxrayexporter/testdata/shapes"
+OUT = ROOT / "tool/collector/awsxrayexporter/testdata/shapes"
 INSIDE = "--inside-pinned-venv"
 # The second pass: HTTP instrumentations emitting the stable HTTP semantic conventions.
 STABLE_HTTP = "--stable-http"
@@ -282,6 +285,7 @@ def main_inside(stable_http: bool) -> int:
         memory.clear()
         request = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
         hexify_ids(request)
+        request = neutral_paths(request)
         name += suffix
         (OUT / f"{name}.json").write_text(json.dumps(request, indent=1, sort_keys=True) + "\n")
         written[name] = len(spans)
@@ -552,6 +556,30 @@ class FlushableNoMetrics:
 
     def force_flush(self, timeout_millis: float = 0) -> bool:
         return True
+
+
+# Where the files of a stack trace would be in Lambda: the function's code in /var/task, the
+# packages a layer installs in /opt/python.
+TASK_ROOT = "/var/task"
+LAYER_PACKAGES = "/opt/python/"
+
+
+def neutral_paths(node: Any) -> Any:
+    """``node`` with every path of this run (this script, the venv's site-packages) replaced by
+    where Lambda would have the file, so nothing names the machine or checkout it ran in."""
+    import re
+
+    scripts = {os.path.abspath(__file__), str(Path(__file__).resolve())}
+    site_packages = re.compile(r"(?:/[^\s\"'/]+)+/lib/python3\.\d+/site-packages/")
+    if isinstance(node, dict):
+        return {key: neutral_paths(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [neutral_paths(item) for item in node]
+    if isinstance(node, str):
+        for script in scripts:
+            node = node.replace(script, f"{TASK_ROOT}/{Path(script).name}")
+        return site_packages.sub(LAYER_PACKAGES, node)
+    return node
 
 
 def hexify_ids(node: Any) -> None:

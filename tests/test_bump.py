@@ -44,6 +44,15 @@ pin_otel_python:
   type: str
   default: "1.45.1"
   when: false
+tool_version:
+  type: str
+  default: "0.3.0"
+  when: false
+tool_requirement:
+  type: str
+  when: false
+  default: |-
+    {%- set src = 'x' -%}lambda-otel-xray-tool @ {{ src }}
 """
 
 
@@ -54,6 +63,7 @@ def test_read_pins() -> None:
         "pin_collector_contrib": "v0.165.1",
         "pin_go_version": "1.26",
         "pin_otel_python": "1.45.1",
+        "tool_version": "0.3.0",
     }
 
 
@@ -90,7 +100,11 @@ def test_the_real_pin_file_round_trips() -> None:
     assert bump.set_pins(text, pins) == text
     # Every pin the file declares is what Copier reads as the default.
     data = yaml.safe_load(text)
-    assert {k: str(v["default"]) for k, v in data.items()} == pins
+    versions = {k: v for k, v in data.items() if k.startswith("pin_") or k == bump.TOOL_VERSION}
+    assert {k: str(v["default"]) for k, v in versions.items()} == pins
+    # The tool's package version is the module version services require.
+    pyproject = (ROOT / "tool/pyproject.toml").read_text()
+    assert f'\nversion = "{pins[bump.TOOL_VERSION]}"\n' in pyproject
 
 
 @pytest.mark.parametrize("version", ["v0.166.0", "v0.165.1"])
@@ -166,6 +180,7 @@ require (
 {{ pin_collector_contrib }}
 \tgo.opentelemetry.io/collector/component {{ pin_collector_core_stable }}
 \tgo.opentelemetry.io/collector/otelcol {{ pin_collector_core }}
+\tlambdaotelxray v{{ tool_version }}
 )
 
 require (
@@ -178,6 +193,7 @@ OLD = {
     "pin_collector_core_stable": "v1.71.0",
     "pin_collector_contrib": "v0.165.1",
     "pin_go_version": "1.26",
+    "tool_version": "0.3.0",
 }
 NEW = {**OLD, "pin_collector_core": "v0.166.0", "pin_collector_core_stable": "v1.72.0"}
 NEW["pin_collector_contrib"] = "v0.166.0"
@@ -196,7 +212,7 @@ def test_pinned_modules() -> None:
 
 def test_templatize_inverts_render() -> None:
     rendered = bump.render(TEMPLATE, OLD)
-    assert "go 1.26.0\n" in rendered
+    assert "go 1.26.0\n" in rendered and "\tlambdaotelxray v0.3.0\n" in rendered
     text, warnings = bump.templatize_go_mod(rendered, TEMPLATE, OLD)
     assert text == TEMPLATE
     assert warnings == []
@@ -253,6 +269,61 @@ def test_the_real_go_mod_template_is_fully_pinned() -> None:
         if bump.is_core_module(module) or module.startswith(bump.CONTRIB_PREFIX):
             assert module in bump.pinned_modules(template), f"{module} {version} is not pinned"
     assert bump.templatize_go_mod(rendered, template, pins) == (template, [])
+
+
+MODULE_GO_MOD = """\
+module lambdaotelxray
+
+go 1.26.0
+
+require (
+\tgithub.com/aws/aws-sdk-go-v2 v1.48.0
+\tgo.opentelemetry.io/collector/component v1.71.0
+\tgo.opentelemetry.io/collector/otelcol v0.165.0
+)
+
+require (
+\tgo.opentelemetry.io/collector/featuregate v1.70.0 // indirect
+\tgo.opentelemetry.io/otel v1.47.0 // indirect
+)
+"""
+
+
+def test_repin_moves_the_modules_collector_requirements() -> None:
+    text, warnings = bump.repin_go_mod(MODULE_GO_MOD, OLD, NEW)
+    assert text == MODULE_GO_MOD.replace("component v1.71.0", "component v1.72.0").replace(
+        "otelcol v0.165.0", "otelcol v0.166.0"
+    )
+    assert warnings == [
+        "go.opentelemetry.io/collector/featuregate v1.70.0 matches no collector pin: kept as is"
+    ]
+
+
+def test_the_real_module_go_mod_is_at_the_pins() -> None:
+    """Every collector module tool/collector/go.mod requires is at a pin, so a bump moves them
+    all; the module is lambdaotelxray and declares the services' go version, and the services'
+    go.mod requires it at the tool's version."""
+    text = (ROOT / bump.MODULE_GO_MOD).read_text()
+    pins = bump.read_pins((ROOT / "pins.yml").read_text())
+    assert bump.repin_go_mod(text, pins, pins) == (text, [])
+    assert text.startswith(f"module {bump.MODULE_PATH}\n")
+    rendered = bump.render((ROOT / bump.GO_MOD_TEMPLATE).read_text(), pins)
+    assert bump.go_directive(text) == bump.go_directive(rendered)
+    assert f"\t{bump.MODULE_PATH} v{pins[bump.TOOL_VERSION]}\n" in rendered
+
+
+@pytest.mark.layer
+def test_the_committed_go_files_are_what_a_bump_writes() -> None:
+    """`go mod tidy` at today's pins (the bump's own procedure: both exporters' component
+    lists, the module replaced) changes neither go.mod/go.sum pair."""
+    pins = bump.read_pins((ROOT / "pins.yml").read_text())
+    tidied = bump.tidy_collector(ROOT, pins, pins)
+    assert tidied.notes == []
+    assert tidied.module_go_mod == (ROOT / bump.MODULE_GO_MOD).read_text()
+    assert tidied.module_go_sum == (ROOT / bump.MODULE_GO_SUM).read_text()
+    template = (ROOT / bump.GO_MOD_TEMPLATE).read_text()
+    assert bump.templatize_go_mod(tidied.service_go_mod, template, pins) == (template, [])
+    assert tidied.service_go_sum == (ROOT / bump.GO_SUM).read_text()
 
 
 def test_otel_requirements_cover_every_instrumentation() -> None:

@@ -3,11 +3,12 @@
 - The schema helper (tests/xray_schema.py) rejects what X-Ray rejects.
 - Every document the exporter's Go unit tests produce (they write them to $XRAY_DOCS_DIR)
   validates: conformance of the unit tests' output is part of the suite.
-- The built collector (the rendered project's own `make layer` build), run standalone on free
+- A rendered project's collector, built as its `make layer` builds it (the tool's collector
+  functions: collector/ against the shipped lambdaotelxray module), run standalone on free
   127.0.0.1 ports with the project's exporter configuration, receives the real span shapes
-  (testdata/shapes, from scripts/gen_span_shapes.py) over OTLP/HTTP and exports them to moto's
-  X-Ray; every document read back with GetTraceSummaries + BatchGetTraces validates and carries
-  the fields the X-Ray console shows.
+  (tool/collector/awsxrayexporter/testdata/shapes, from scripts/gen_span_shapes.py) over
+  OTLP/HTTP and exports them to moto's X-Ray; every document read back with GetTraceSummaries +
+  BatchGetTraces validates and carries the fields the X-Ray console shows.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
+from collector_build import build_collector, require_go
 from project_checks import missing_tool
 from render import Case
 from xray_schema import SchemaUnavailable, document_errors, schema
@@ -38,7 +38,8 @@ from xray_schema import SchemaUnavailable, document_errors, schema
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = ROOT / "template/collector/internal/awsxrayexporter/testdata/shapes"
+MODULE = ROOT / "tool/collector"
+SHAPES = MODULE / "awsxrayexporter/testdata/shapes"
 CASE = Case("sam", "awsxray", "x86_64")
 REGION = "us-east-1"
 FUNCTION = "order-service"  # render.BASE_ANSWERS' project_slug
@@ -46,7 +47,7 @@ ACCOUNT = "123456789012"
 # AWS_LAMBDA_FUNCTION_NAME in the collector's environment (differs from the slug on purpose).
 LIVE_FUNCTION = "order-service-live"
 # Attributes another field already uses, indexed on top of the project's configuration.
-EXTRA_INDEXED = ["rpc.method", "aws.request_id"]
+EXTRA_INDEXED = ["rpc.method", "aws.request_id", "otel.resource.service.name"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -109,7 +110,9 @@ def variant(**changes: Any) -> str:
         (variant(name="tab\there"), "schema: name"),
         (variant(name="x" * 201), "schema: name"),
         (variant(http={"request": {"url": "https://a/" + "p" * 250}}), "schema: http/request/url"),
-        (variant(annotations={"app.name": "x"}), "schema: annotations"),
+        (variant(annotations={"app-name": "x"}), "schema: annotations"),
+        (variant(annotations={"app name": "x"}), "schema: annotations"),
+        (variant(annotations={"a" * 501: "x"}), "schema: annotations"),
         (variant(user="u" * 251), "schema: user"),
         (variant(metadata={"default": "not an object"}), "schema: metadata/default"),
         (
@@ -133,24 +136,34 @@ def test_schema_helper_accepts_valid_documents() -> None:
     assert document_errors(variant(end_time=None, in_progress=True)) == []
     sub = variant(type="subsegment", parent_id="0123456789abcdef", namespace="aws")
     assert document_errors(sub.encode()) == []
+    # Dots in annotation keys: X-Ray accepts them (tests/xray_schema.py says why).
+    dotted = {"app.greeting.name": "x", "otel.resource.service.name": "y", "a_1": 1}
+    assert document_errors(variant(annotations=dotted)) == []
+    assert document_errors(variant(type="subsegment", parent_id="0" * 16, annotations=dotted)) == []
+
+
+def test_only_the_annotation_key_rule_differs_from_aws_schema(xray_schema) -> None:
+    from xray_schema import ANNOTATION_KEY, SCHEMA_ANNOTATION_KEY, with_dotted_annotation_keys
+
+    patched = json.dumps(with_dotted_annotation_keys(xray_schema))
+    assert patched.replace(ANNOTATION_KEY, SCHEMA_ANNOTATION_KEY) == json.dumps(xray_schema)
 
 
 # --------------------------------------------------- every Go unit-test document validates
 
 
 def go_env() -> dict[str, str]:
-    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
+    return {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly", "GOWORK": "off"}
 
 
-def test_go_unit_test_documents_validate(render_case, tmp_path: Path) -> None:
+def test_go_unit_test_documents_validate(tmp_path: Path) -> None:
     if shutil.which("go") is None:
         missing_tool("Go is not installed: the exporter's unit tests need it")
-    collector = render_case(CASE) / "collector"
     docs = tmp_path / "docs"
     docs.mkdir()
     result = subprocess.run(
-        ["go", "test", "-count=1", "./internal/awsxrayexporter/"],
-        cwd=collector,
+        ["go", "test", "-count=1", "./awsxrayexporter/"],
+        cwd=MODULE,
         env={**go_env(), "XRAY_DOCS_DIR": str(docs)},
         capture_output=True,
         text=True,
@@ -182,24 +195,11 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The project's collector, built by its own layer build (`python -m layerbuild`)."""
-    if shutil.which("go") is None:
-        missing_tool("Go is not installed: the layer build compiles the collector")
-    from render import render
-
-    project = render(template_repo, tmp_path_factory.mktemp("exporter") / "svc", CASE.answers())
-    build = subprocess.run(
-        [sys.executable, "-m", "layerbuild"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert build.returncode == 0, build.stderr[-4000:]
-    with zipfile.ZipFile(project / "build" / "layer.zip") as zf:
-        binary = Path(zf.extract("extensions/collector", tmp_path_factory.mktemp("bin")))
-    binary.chmod(0o755)
+def built(render_case, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The rendered project's collector, compiled as its layer build compiles it."""
+    require_go()
+    project = render_case(CASE)
+    binary = build_collector(project, tmp_path_factory.mktemp("bin") / "collector")
     return Built(project, binary)
 
 
@@ -417,10 +417,14 @@ def test_handler_segment(exported: dict[str, Any]) -> None:
     # The project's config: Lambda's log group, so the console shows logs beside the trace.
     assert handler["aws"]["cloudwatch_logs"] == [{"log_group": f"/aws/lambda/{LIVE_FUNCTION}"}]
     assert handler["aws"]["xray"]["sdk"] == "opentelemetry for python"
+    # indexed_attributes names a resource attribute the way contrib's exporter takes it.
+    assert handler["annotations"]["otel.resource.service.name"] == FUNCTION
+    assert "otel.resource.service.name" not in handler["metadata"]["default"]
+    assert handler["metadata"]["default"]["otel.resource.faas.name"] == FUNCTION
     request = handler["http"]["request"]
     assert request["url"] == "https://abc123.execute-api.us-east-1.amazonaws.com/orders?id=o-1"
     greet = docs.of("api_gateway_orders", "order_service.greet")
-    assert greet["annotations"]["app_greeting_name"] == "OpenTelemetry"
+    assert greet["annotations"]["app.greeting.name"] == "OpenTelemetry"
     assert greet["type"] == "subsegment" and greet["parent_id"] == handler["id"]
     sts = docs.of("api_gateway_orders", "STS.GetCallerIdentity")
     assert sts["parent_id"] == greet["id"] and sts["namespace"] == "aws"
@@ -435,8 +439,8 @@ def test_aws_sdk_subsegments(exported: dict[str, Any]) -> None:
     assert get["aws"]["region"] == REGION
     assert "sql" not in get
     # Attributes the translator used are still indexable.
-    assert get["annotations"]["rpc_method"] == "GetItem"
-    assert get["annotations"]["aws_request_id"] == get["aws"]["request_id"]
+    assert get["annotations"]["rpc.method"] == "GetItem"
+    assert get["annotations"]["aws.request_id"] == get["aws"]["request_id"]
     batch = docs.of("api_gateway_orders", "DynamoDB.BatchGetItem")
     assert batch["aws"]["table_names"] == ["orders", "customers"]
     assert docs.of("api_gateway_orders", "DynamoDB.DescribeTable")["aws"]["region"] == "eu-west-1"

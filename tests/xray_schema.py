@@ -12,6 +12,14 @@ It returns readable problems, empty when the document is valid:
   manifest, then the file is read out of the ``.crate`` archive in cargo's registry cache) and
   keeps it under the tool cache (``.cache/toolenvs/xray-schema-1.0.0/``, or
   ``$TOOLENV_CACHE_DIR``), guarded by a file lock so parallel workers fetch it once.
+- One rule newer than the schema: annotation keys may contain dots. The schema (v1.0.0, from
+  the X-Ray SDK era) allows ``^[a-zA-Z0-9_]{1,500}$``, and X-Ray then dropped dotted keys
+  silently (aws/aws-xray-sdk-python#18, 2018; aws/aws-app-mesh-roadmap#256, 2020). In 2024 the
+  X-Ray service was changed to accept ``.`` as well (contrib PR #31386/#31732, by AWS's X-Ray
+  team: "x-ray service team decide to change their service to support both"), and contrib's
+  exporter keeps dots by default since its feature gate ``exporter.xray.allowDot`` went beta
+  (PR #32694), as do AWS's CloudWatch agent and contrib's Java translator. So the check allows
+  ``.`` in annotation keys and nothing else beyond the schema's characters.
 - The rules X-Ray documents but the schema leaves out: at most 64 KB; ``id``, ``parent_id``,
   exception and link ids of 16 hex digits; ``trace_id`` as ``1-<8 hex>-<24 hex>``;
   ``end_time`` (not before ``start_time``) or ``in_progress: true``, not both; ``type`` only
@@ -44,6 +52,10 @@ CRATE, CRATE_VERSION = "xray-lite", "0.0.9"
 SCHEMA_FILE = "xray-segmentdocument-schema-v1.0.0.json"
 SCHEMA_DIR = CACHE_DIR / "xray-schema-1.0.0"
 MAX_DOCUMENT_BYTES = 64 * 1024
+
+# The schema's annotation key pattern, and the one X-Ray accepts today (see above).
+SCHEMA_ANNOTATION_KEY = "^[a-zA-Z0-9_]{1,500}$"
+ANNOTATION_KEY = "^[a-zA-Z0-9_.]{1,500}$"
 
 HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
 TRACE_ID = re.compile(r"^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$")
@@ -113,11 +125,40 @@ def _fetch(destination: Path) -> None:
     staged.replace(destination)
 
 
+def with_dotted_annotation_keys(original: dict[str, Any]) -> dict[str, Any]:
+    """The schema with X-Ray's current annotation key rule (dots allowed) in place of its own,
+    on segments and subsegments alike; a schema without that rule is not the one we know."""
+    replaced = 0
+
+    def walk(node: Any) -> Any:
+        nonlocal replaced
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "patternProperties" and SCHEMA_ANNOTATION_KEY in value:
+                    replaced += 1
+                    value = {ANNOTATION_KEY if k == SCHEMA_ANNOTATION_KEY else k: v
+                             for k, v in value.items()}  # fmt: skip
+                out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    patched = walk(original)
+    if replaced != 2:  # segment and subsegment definitions
+        raise SchemaUnavailable(
+            f"X-Ray's schema has {replaced} annotation key patterns {SCHEMA_ANNOTATION_KEY!r}, "
+            "not 2: it changed; review xray_schema.py"
+        )
+    return patched
+
+
 @cache
 def _validator() -> Any:
     import jsonschema
 
-    return jsonschema.Draft4Validator(schema())
+    return jsonschema.Draft4Validator(with_dotted_annotation_keys(schema()))
 
 
 def document_errors(raw: str | bytes) -> list[str]:
