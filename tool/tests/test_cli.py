@@ -17,7 +17,14 @@ def subcommands() -> dict[str, object]:
 
 
 def test_the_makefiles_commands_are_there() -> None:
-    assert set(subcommands()) == {"layer", "local", "runner", "verify-traces", "sam-local"}
+    assert set(subcommands()) == {
+        "layer",
+        "collector-tidy",
+        "local",
+        "runner",
+        "verify-traces",
+        "sam-local",
+    }
 
 
 def test_local_offers_no_test_only_option() -> None:

@@ -1,6 +1,8 @@
 """`lambda-otel-xray`: what a service's Makefile runs.
 
   layer          build build/layer.zip (make layer)
+  collector-tidy `go mod tidy` of collector/ against the shipped Go module (after a team changed
+                 collector/components.go)
   local          run the function as Lambda runs it, with a local X-Ray; print the trace
                  (make local)
   runner         print the runner `local` uses (docker or sandbox), or why none can
@@ -107,6 +109,18 @@ def cmd_layer(service: Service, args: argparse.Namespace) -> int:
             force=args.force,
         ),
     )
+    return 0
+
+
+def cmd_collector_tidy(service: Service, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .layer import collector
+
+    go = collector.find_go(collector.go_requirement(service.collector_dir))
+    with tempfile.TemporaryDirectory(prefix="collector-tidy-") as staging:
+        collector.tidy(go, service.collector_dir, collector.module_dir(), Path(staging))
+    print(f"tidied {service.collector_dir / 'go.mod'} and go.sum; now `make layer`")
     return 0
 
 
@@ -295,6 +309,11 @@ def parser() -> argparse.ArgumentParser:
     layer.add_argument("--cache", type=Path, help="default: <out>/cache (content-addressed)")
     layer.add_argument("--force", action="store_true", help="rebuild even if up to date")
     layer.set_defaults(func=cmd_layer)
+
+    tidy = sub.add_parser(
+        "collector-tidy", help="`go mod tidy` of collector/ against the shipped Go module"
+    )
+    tidy.set_defaults(func=cmd_collector_tidy)
 
     local = sub.add_parser("local", help="run the function with a local X-Ray; print the trace")
     local.add_argument(
