@@ -359,3 +359,11 @@ def test_a_page_of_100_traces_in_headless_chromium(tmp_path: Path) -> None:
 def test_a_malformed_trace_is_a_clear_error(item: dict) -> None:
     with pytest.raises(ValueError, match=r"cannot draw trace .*A trace is \{\"id\""):
         render([item])
+
+
+def test_a_trace_without_a_duration_shows_its_documents_span() -> None:
+    item = handler_ok()
+    item["duration"] = 0.0  # what a local X-Ray (moto) reports
+    view = tracepage.TraceView.of(item)
+    assert view.duration_ms == pytest.approx((view.t1 - view.t0) * 1000)
+    assert view.duration_ms > 0

@@ -158,7 +158,9 @@ class TraceView:
 
     @property
     def duration_ms(self) -> float:
-        if self.trace.duration is not None:
+        """X-Ray's Duration of the trace; where it gives none (or 0, as a local X-Ray does),
+        first start to last end of the documents."""
+        if self.trace.duration:
             return self.trace.duration * 1000
         return (self.t1 - self.t0) * 1000
 
