@@ -167,11 +167,13 @@ def fault_run(
     extra_env: dict[str, str] | None = None,
     image: str | None = None,
     memory_every: int = 10,
+    region: str | None = None,
 ) -> Run:
     """Invoke ``count`` times with the X-Ray stand-in in ``fault`` mode (tests/faults.py), then,
     after at least ``fault_hold_s`` (longer than the collector's batch timeout, so it surely
     tries to export into the fault), ``recover`` more times with it healthy; stop the function;
-    read the traces back. The tool's own session API drives it, with the fault agent."""
+    read the traces back. The tool's own session API drives it, with the fault agent.
+    ``region``: run the function as deployed there (`lambda-otel-xray local --region`)."""
     from lambda_otel_xray.local.container import MOUNT, DockerFunction
     from lambda_otel_xray.local.sandbox import SandboxFunction
     from lambda_otel_xray.local.session import LocalRun
@@ -190,7 +192,7 @@ def fault_run(
             command[at:at] = ["-v", f"{FAULTS}:{MOUNT}/code/faults.py:ro"]
             return command, cwd
 
-    service = Service.load(project)
+    service = Service.load(project).in_region(region)
     build_dir = service.build_dir
     log_path = build_dir / "local" / "rie.log"
     os.environ.setdefault("LOCALRUN_TOOLS_DIR", str(LOCALRUN_TOOLS))

@@ -307,6 +307,36 @@ def test_xray_faults_never_reach_the_function(
     )
 
 
+# ------------------------------------------------------------- (c2) the region at run time
+
+
+def test_the_collector_follows_the_functions_region(exporter: str, e2e_projects) -> None:
+    """Deployed to another region than the rendered one (`make deploy AWS_REGION=...`), the
+    collector sends to and signs for the region Lambda tells it (AWS_REGION), with both
+    exporters: a trace split across regions (awsxray) or refused signatures (xray-otlp) would
+    show here."""
+    project = e2e_projects(exporter)
+    other = "eu-central-1"
+    assert f"aws_region: {REGION}" in (project / ".copier-answers.yml").read_text()
+    run = fault_run(
+        project,
+        runner="sandbox",
+        events=[(project / "events" / "sample.json").read_bytes()],
+        count=1,
+        region=other,
+    )
+    assert run.report["region"] == other
+    [invocation] = run.invocations()
+    assert list(run.traces()) == [invocation["trace_id"]]
+    assert run.raw_requests, "the collector exported nothing"
+    for request in run.raw_requests:
+        scope = request["headers"]["authorization"].split("Credential=", 1)[1].split(",")[0]
+        assert scope.split("/")[2:4] == [other, "xray"], scope
+    if exporter == "xray-otlp":
+        assert {a["region"] for a in run.report["otlp"]["auth"]} == {other}
+        assert all(a["ok"] for a in run.report["otlp"]["auth"])
+
+
 # --------------------------------------------------------------------------- (d) bad event
 
 

@@ -138,6 +138,7 @@ def cmd_runner(service: Service, args: argparse.Namespace) -> int:
 def cmd_local(service: Service, args: argparse.Namespace) -> int:
     from .local.session import run
 
+    service = service.in_region(args.region)
     runner = choose_runner(service, args.runner)
     if args.cpus and runner != "docker":
         raise ToolError("--cpus limits the function's container", "use the Docker runner")
@@ -231,6 +232,7 @@ def cmd_local(service: Service, args: argparse.Namespace) -> int:
 def cmd_sam_local(service: Service, args: argparse.Namespace) -> int:
     from .local.sam import sam_invoke
 
+    service = service.in_region(args.region)
     return sam_invoke(service, args.event, args.image or service.image, args.report)
 
 
@@ -350,6 +352,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long to wait for traces to reach the local X-Ray (default 30)",
     )
+    local.add_argument(
+        "--region",
+        help="the region the function runs in (AWS_REGION for it and its extension; default: "
+        "the answer aws_region), as `make deploy AWS_REGION=...` would deploy it",
+    )
     local.add_argument("--report", type=Path, help="write everything measured as JSON here")
     local.add_argument("--build-dir", type=Path, help="where layer.zip is (default build/)")
     local.set_defaults(func=cmd_local)
@@ -361,6 +368,7 @@ def parser() -> argparse.ArgumentParser:
     sam = sub.add_parser("sam-local", help="`sam local invoke` with the local X-Ray and STS")
     sam.add_argument("--event", type=Path, default=Path("events/sample.json"))
     sam.add_argument("--image", help="an image of the function (`make image`)")
+    sam.add_argument("--region", help="the region the function runs in (default: the answer)")
     sam.add_argument("--report", type=Path, help="write the response and traces as JSON here")
     sam.set_defaults(func=cmd_sam_local)
 

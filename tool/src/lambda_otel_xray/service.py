@@ -71,6 +71,13 @@ class Service:
             )
         return cls(root, answers)
 
+    def in_region(self, region: str | None) -> Service:
+        """The same service deployed to ``region`` (`make deploy AWS_REGION=...`): what Lambda
+        then tells the function and its extension (AWS_REGION) changes, nothing else."""
+        if not region or region == self.region:
+            return self
+        return Service(self.root, {**self.answers, "aws_region": region})
+
     # ------------------------------------------------------------------ answers
     @property
     def function_name(self) -> str:
