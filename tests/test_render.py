@@ -11,6 +11,7 @@ import pytest
 from cases import ALL_CASES, MATRIX
 from project_checks import VENV_BIN, parse_structured, project_files, run, run_project_tests
 from render import Case
+from template_repo import git
 
 pytestmark = pytest.mark.render
 
@@ -73,8 +74,22 @@ def test_answers_reach_the_files(case: Case, render_case) -> None:
     assert answers["trigger"] == case.trigger
     # Pins follow the template, never the saved answers.
     assert not any(key.startswith("pin_") for key in answers)
-    pins = parse_structured(project / "pins.toml")
-    assert pins["function"]["architecture"] == case.architecture
+    assert answers["architecture"] == case.architecture
+    platform = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}[case.architecture]
+    assert f"PLATFORM := {platform}\n" in (project / "Makefile").read_text()
+    # The tooling: one line, the template repository's tool/ at the rendered commit.
+    [tool] = [
+        line
+        for line in (project / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("lambda-otel-xray-tool")
+    ]
+    commit = git(Path(answers["_src_path"]), "rev-parse", "HEAD").strip()
+    assert tool == (
+        f"lambda-otel-xray-tool @ git+file://{answers['_src_path']}@{commit}#subdirectory=tool"
+    )
+    components = (project / "collector" / "components.go").read_text()
+    assert ("awsxrayexporter.NewFactory()" in components) == (case.trace_exporter == "awsxray")
+    assert ("otlphttpexporter.NewFactory()" in components) == (case.trace_exporter != "awsxray")
     config = parse_structured(project / "collector" / "config.yaml")
     exporter = "awsxray" if case.trace_exporter == "awsxray" else "otlp_http"
     assert list(config["exporters"]) == [exporter]

@@ -98,6 +98,6 @@ def test_defaults_render(template_repo: Path, tmp_path: Path) -> None:
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["trigger"] == "rest-api"
     template = (destination / "template.yaml").read_text()
-    assert "Type: AWS::Serverless::Api" in template and "DefaultAuthorizer: AWS_IAM" in template
+    assert "Type: AWS::Serverless::Api" in template and "- sigv4: []" in template
     assert "http_api import" in (destination / "app.py").read_text()
     assert (destination / "events" / "bad-request.json").is_file()
