@@ -146,7 +146,8 @@ def test_one_invocation_one_trace(exporter: str, runs) -> None:
         assert_xray_document(raw)
     tree = assert_handler_trace(traces[invocation["trace_id"]], invocation, SLUG, PACKAGE)
     if exporter == "awsxray":  # collector/config.yaml indexes this attribute
-        assert tree["greet"]["annotations"] == {"app_greeting_name": "OpenTelemetry"}
+        # Annotation keys keep their dots (contrib's default, allow_dots_in_annotation_keys).
+        assert tree["greet"]["annotations"] == {"app.greeting.name": "OpenTelemetry"}
     # The printed tree names every segment.
     for name in (SLUG, f"{PACKAGE}.greet", "STS"):
         assert name in run.stdout
