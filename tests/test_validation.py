@@ -20,7 +20,7 @@ BAD_ANSWERS: dict[str, tuple[list[str], list[str]]] = {
         ["My_Service", "ab", "9lives", "-svc", "svc-", "a" * 65, "order--service"],
         ["not a valid slug", "order-service"],
     ),
-    "description": (["x" * 257, "y" * 300, "z" * 1000], ["AWS Lambda allows at most 256"]),
+    "description": (["x" * 257, "y" * 300, "😀" * 129], ["AWS Lambda allows at most 256"]),
     # Refused by Copier's own check of `choices`, before any validator: its message names the
     # question and the valid values.
     "python_version": (["3.8", "3.9", "2.7"], ["python_version", "3.13"]),
