@@ -12,7 +12,7 @@ refused is stated in Python there (`refusal`), so a validator that refuses too m
 surely as one that lets a broken answer through.
 
 Examples are derandomized (the same ones on every run) and bounded: ANSWERS_EXAMPLES (default
-25, a few minutes on 2 cores) sets the count, e.g. ANSWERS_EXAMPLES=500 for a long search.
+30, a few minutes on 2 cores) sets the count, e.g. ANSWERS_EXAMPLES=500 for a long search.
 Outside CI a failure is shrunk to a minimal answer set; under CI=true it is reported as found.
 Every 5th rendered example also runs its IaC's own checker: cfn-lint (SAM), `terraform fmt`
 (Terraform), a CDK synth with cfn-lint on its output (CDK).
@@ -42,7 +42,7 @@ from toolenv import ToolEnvError, hcl_fmt_command, tool_venv, venv_bin
 
 pytestmark = pytest.mark.render
 
-EXAMPLES = int(os.environ.get("ANSWERS_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("ANSWERS_EXAMPLES", "30"))
 SAMPLE_EVERY = 5
 RESERVED = ReservedNames.load()
 
