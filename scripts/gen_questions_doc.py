@@ -4,8 +4,10 @@
     .venv/bin/python scripts/gen_questions_doc.py          # write docs/questions.md
     .venv/bin/python scripts/gen_questions_doc.py --check  # exit 1 if it is out of date
 
-For every question: name, help, type, choices, default and the validator's rule, in words
-taken from the validator itself (its conditions and the messages Copier shows). Computed values
+For every question: name, help, type, choices, default and the rules its answer must follow,
+in words taken from the validator itself (its conditions and the messages Copier shows) and,
+where a validator calls a rule macro of macros/answers.jinja, from that macro's `Refused:` and
+`Why:` comment. Computed values
 (`when: false`: the package name and the version pins) get their own sections, with the files
 of the template that use each pin. Needs PyYAML (in the `test` dependency group).
 """
@@ -24,6 +26,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIER_YML = ROOT / "copier.yml"
+RULE_MACROS = ROOT / "macros" / "answers.jinja"
 OUTPUT = ROOT / "docs" / "questions.md"
 REGENERATE = ".venv/bin/python scripts/gen_questions_doc.py"
 
@@ -152,6 +155,25 @@ def parse_validator(source: str, name: str) -> tuple[list[Rule], dict[str, str]]
     return rules, variables
 
 
+@dataclass(frozen=True)
+class MacroRule:
+    refused: str
+    why: str
+
+
+_MACRO_DOC = re.compile(r"\{#-?\s*Refused:(.*?)-?#\}\s*\{%-?\s*macro\s+(\w+)\(", re.DOTALL)
+_MACRO_CALL = re.compile(OPEN + r"rules\.(\w+)\(.*?\)" + CLOSE)
+
+
+def macro_rules(path: Path = RULE_MACROS) -> dict[str, MacroRule]:
+    """The `Refused: ... Why: ...` comment above each rule macro, by macro name."""
+    rules: dict[str, MacroRule] = {}
+    for match in _MACRO_DOC.finditer(path.read_text(encoding="utf-8")):
+        refused, _, why = match[1].partition("Why:")
+        rules[match[2]] = MacroRule(" ".join(refused.split()), " ".join(why.split()))
+    return rules
+
+
 def _list_literal(value: str) -> list[str] | None:
     try:
         parsed = yaml.safe_load(value)
@@ -247,11 +269,25 @@ def render_question(name: str, spec: dict[str, Any]) -> list[str]:
     if "choices" in spec:
         out += ["Choices:", "", *choices_table(spec["choices"]), ""]
     validator = spec.get("validator")
+    if "choices" in spec:
+        out += [
+            "Copier itself refuses a value that is not one of the choices, from `-d`, "
+            "`--data-file` or a saved answer alike (“Invalid choice for "
+            f"'{name}': ... is not in [...]”).",
+            "",
+        ]
     if validator:
         rules, variables = parse_validator(str(validator), name)
-        out += ["Validation (Copier refuses the answer and shows the message):", ""]
+        shared = macro_rules()
+        out += ["Rules (Copier refuses the answer and shows the message):", ""]
         for rule in rules:
-            out.append(f"- when `{rule.condition}`: “{rule.message}”")
+            call = _MACRO_CALL.fullmatch(rule.message)
+            if call and call[1] in shared:
+                macro = shared[call[1]]
+                prefix = "" if rule.condition == "otherwise" else f"when `{rule.condition}`: "
+                out.append(f"- {prefix}refused: {macro.refused} Why: {macro.why}")
+            else:
+                out.append(f"- when `{rule.condition}`: “{rule.message}”")
         for var, value in variables.items():
             listed = _list_literal(value)
             shown = ", ".join(f"`{v}`" for v in listed) if listed else _code(value)
