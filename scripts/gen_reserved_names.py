@@ -120,12 +120,21 @@ def answers_of(service: Path) -> dict[str, str]:
     return yaml.safe_load((service / ".copier-answers.yml").read_text(encoding="utf-8"))
 
 
+def tool_dependencies() -> list[str]:
+    """What the service's pinned tool brings into its venv: its own dependencies (the tool's
+    pin itself names the template commit, which changes with every commit)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "tool" / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(project["project"]["dependencies"])
+
+
 def requirement_lines(service: Path) -> list[str]:
-    lines: list[str] = []
+    lines: list[str] = tool_dependencies()
     for name in ("requirements-otel.txt", "requirements-dev.txt", "requirements.txt"):
         for line in (service / name).read_text(encoding="utf-8").splitlines():
             line = line.strip()
-            if line and not line.startswith(("#", "-r")):
+            if line and not line.startswith(("#", "-r", "lambda-otel-xray-tool @")):
                 lines.append(line)
     return sorted({*lines, *BASE_IMAGE_DISTRIBUTIONS, *INSTRUMENTED_LIBRARIES})
 
@@ -145,7 +154,8 @@ def package_names(service: Path) -> list[str]:
         text=True,
         check=True,
     ).stdout
-    return _names(json.loads(listing))
+    # The tool's own package is in the dev venv too (and its runtime part in the layer).
+    return _names([*json.loads(listing), "lambda_otel_xray"])
 
 
 def compute() -> dict[str, list[str]]:
