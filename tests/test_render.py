@@ -135,3 +135,40 @@ def test_events_are_the_triggers_own(case: Case, render_case) -> None:
             assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
     else:
         assert sample == {"name": "OpenTelemetry"}
+
+
+# What a team writes and keeps (the issue's list: handler, package, tests, events, IaC, README);
+# everything else in a service is build or tooling configuration.
+TEAMS_OWN = ("app.py", "tests/", "events/", "README.md", "template.yaml", "samconfig.toml",
+             "ecr.yaml", "infra/", "cdk.json", "requirements-cdk.txt", "terraform/")  # fmt: skip
+
+
+@pytest.mark.parametrize("iac", ["sam", "cdk", "terraform"])
+def test_a_default_service_is_mostly_the_teams_code(
+    template_repo: Path, tmp_path: Path, iac
+) -> None:
+    """A service carries its own code and a thin collector distribution; the tooling is one
+    pinned line. At most 50 files and 3,500 lines, at least 40% of the lines the team's own."""
+    from render import render
+
+    project = render(template_repo, tmp_path / "svc", {"iac": iac})
+    package = parse_structured(project / ".copier-answers.yml")["project_slug"].replace("-", "_")
+    lines = {
+        p.relative_to(project).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+        for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.parts
+    }
+    own = sum(n for rel, n in lines.items() if rel.startswith((*TEAMS_OWN, f"{package}/")))
+    total = sum(lines.values())
+    print(f"[render] {iac}: {len(lines)} files, {total} lines, {own / total:.0%} the team's own")
+    assert len(lines) <= 50, sorted(lines)
+    assert total <= 3500
+    assert own / total >= 0.40
+    assert sorted(p for p in lines if p.startswith("collector/")) == [
+        "collector/README.md",
+        "collector/components.go",
+        "collector/config.yaml",
+        "collector/go.mod",
+        "collector/go.sum",
+        "collector/main.go",
+    ]
