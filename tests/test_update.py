@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,8 +259,7 @@ def test_collector_bump_reaches_an_edited_service(template: Template, tmp_path: 
     manifest_path = project / "build" / "layer-manifest.json"
     assert manifest_path.is_file(), "the copy-time hook did not build the layer"
     before = json.loads(manifest_path.read_text())
-    assert before["collector"]["module_versions"]["contrib"] == old_contrib
-    assert "lambdacomponents.exporter.otlphttp" in before["collector"]["build_tags"]
+    assert f"sigv4authextension {old_contrib}\n" in (project / "collector" / "go.mod").read_text()
 
     # The team's edits, committed.
     app_addition = '\n\ndef healthcheck() -> dict[str, str]:\n    return {"status": "ok"}\n'
@@ -279,7 +277,13 @@ def test_collector_bump_reaches_an_edited_service(template: Template, tmp_path: 
     commit_all(project, "team edits")
 
     # 0.2.0: this tree's collector pins (go.mod.jinja, go.sum) and the `otlp_http` type.
-    template.restore("pins.yml", "template/collector/go.mod.jinja", "template/collector/go.sum")
+    template.restore(
+        "pins.yml",
+        "template/collector/go.mod.jinja",
+        "template/collector/go.sum",
+        "tool/collector/go.mod",
+        "tool/collector/go.sum",
+    )
     template.exporter_type(new=True)
     new = template.release("0.2.0")
 
@@ -296,9 +300,9 @@ def test_collector_bump_reaches_an_edited_service(template: Template, tmp_path: 
     assert (project / "Dockerfile").read_text().endswith(docker_addition)
     assert main_tf.read_text().endswith(tf_addition)
     # Pins bumped everywhere the project carries them.
-    pins_toml = tomllib.loads((project / "pins.toml").read_text())
-    assert pins_toml["collector"]["contrib"] == new_contrib
-    assert pins_toml["collector"]["core"] == new_pins[bump.CORE]
+    assert f"go.opentelemetry.io/collector/otelcol {new_pins[bump.CORE]}" in (
+        project / "collector" / "go.mod"
+    ).read_text()
     go_mod = (project / "collector" / "go.mod").read_text()
     assert f"sigv4authextension {new_contrib}\n" in go_mod
     assert f"sigv4authextension {new_contrib} h1:" in (project / "collector" / "go.sum").read_text()
@@ -321,9 +325,9 @@ def test_collector_bump_reaches_an_edited_service(template: Template, tmp_path: 
     assert out.count("[migration otlp-http-exporter]") == 1, out
     after = json.loads(manifest_path.read_text())
     assert after["inputs_key"] != before["inputs_key"]
-    assert after["collector"]["module_versions"]["contrib"] == new_contrib
-    assert "lambdacomponents.exporter.otlp_http" in after["collector"]["build_tags"]
-    assert "lambdacomponents.exporter.otlphttp" not in after["collector"]["build_tags"]
+    # Recompiled: the service's go.mod/go.sum and the shipped module moved to the new pins.
+    assert after["collector"]["sources_sha256"] != before["collector"]["sources_sha256"]
+    assert after["collector"]["module_sha256"] != before["collector"]["module_sha256"]
 
     # The project's own tests still pass.
     tests = run_project_tests(project)
