@@ -286,7 +286,9 @@ def test_make_local_isolates_the_network(case: ImageCase, local_runs) -> None:
     assert function["network_mode"].startswith("container:")
     assert function["ports"] == {}
     left = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=localrun"], capture_output=True, text=True
+        ["docker", "ps", "-aq", "--filter", f"label=localrun.run={network['containers']['run']}"],
+        capture_output=True,
+        text=True,
     )
     assert left.stdout.strip() == "", "the run left containers behind"
 
@@ -500,10 +502,11 @@ def test_sam_local_invoke_traces_into_the_local_xray(built, tmp_path: Path) -> N
     for name in (SLUG, f"{PACKAGE}.greet", "STS"):
         assert name in proc.stdout
     left = subprocess.run(
-        ["docker", "network", "ls", "-q", "--filter", "label=localrun"],
+        ["docker", "network", "ls", "-q", "--filter", f"name={data['network']}"],
         capture_output=True,
         text=True,
     )
+    assert data["network"].startswith("localrun-sam-")
     assert left.stdout.strip() == "", "the SAM run left its network behind"
 
 

@@ -262,6 +262,8 @@ class DockerFunction:
         self.isolation = {
             "agent": self._network(self._agent()),
             "function": self._network(self.container_id),
+            # Its containers carry the label localrun.run=<run>: what is left of it can be found.
+            "run": self.run_id,
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:

@@ -140,6 +140,7 @@ def sam_invoke(service: Service, event: Path, image: str, report: Path | None) -
                     "traces": [t.as_dict() for t in found_traces],
                     "otlp": stand_ins.get("otlp", {}),
                     "front_requests": stand_ins.get("front_requests", []),
+                    "network": network,
                     "log": str(local / "sam.log"),
                 },
                 indent=1,
