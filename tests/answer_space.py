@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-import yaml
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from project_checks import parse_structured
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -354,9 +354,8 @@ def shown_texts(project: Path, answers: dict[str, Any]) -> dict[str, tuple[str, 
     shown["Dockerfile comment"] = (expected, dockerfile[: len(expected)])
 
     if answers["iac"] == "sam":
-        template = yaml.load(
-            (project / "template.yaml").read_text(encoding="utf-8"), Loader=_AnyTagLoader
-        )
+        template = parse_structured(project / "template.yaml")
+        assert isinstance(template, dict)
         shown["SAM template description"] = (description, template["Description"])
         function = template["Resources"]["Function"]["Properties"]
         shown["SAM function description"] = (description, function["Description"])
@@ -371,30 +370,11 @@ def shown_texts(project: Path, answers: dict[str, Any]) -> dict[str, tuple[str, 
     return shown
 
 
-class _AnyTagLoader(yaml.SafeLoader):
-    """Parses CloudFormation's !Ref/!Sub/!GetAtt without interpreting them."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
-
-
-_AnyTagLoader.add_multi_constructor("!", _any_tag)
-
-
 def parse_file(path: Path) -> None:
     """Parse one file in its language; raises on a syntax error."""
     text = path.read_text(encoding="utf-8")
-    if path.suffix in {".yml", ".yaml"}:
-        yaml.load(text, Loader=_AnyTagLoader)
-    elif path.suffix == ".json":
-        json.loads(text)
-    elif path.suffix == ".toml":
-        tomllib.loads(text)
+    if path.suffix in {".yml", ".yaml", ".json", ".toml"}:
+        parse_structured(path)
     elif path.suffix == ".py":
         compile(text, str(path), "exec")
     elif path.suffix == ".tf":

@@ -139,15 +139,21 @@ def cmd_local(service: Service, args: argparse.Namespace) -> int:
     from .local.session import run
 
     service = service.in_region(args.region)
+    events = []
+    for path in args.event:
+        try:
+            data = Path(path).read_bytes()
+            json.loads(data)
+        except OSError as exc:
+            raise ToolError(
+                f"cannot read the event {path}: {exc.strerror}", "give a JSON file"
+            ) from None
+        except ValueError as exc:
+            raise ToolError(f"{path} is not JSON: {exc}", "give an event file in JSON") from None
+        events.append(data)
     runner = choose_runner(service, args.runner)
     if args.cpus and runner != "docker":
         raise ToolError("--cpus limits the function's container", "use the Docker runner")
-    events = [Path(e).read_bytes() for e in args.event]
-    for path, data in zip(args.event, events, strict=True):
-        try:
-            json.loads(data)
-        except ValueError as exc:
-            raise ToolError(f"{path} is not JSON: {exc}", "give an event file in JSON") from None
     verbose = args.count <= 5
 
     def progress(inv: Any) -> None:
