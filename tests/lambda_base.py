@@ -42,6 +42,7 @@ from pathlib import Path
 from types import ModuleType
 
 from lambda_otel_xray import platforms
+from lambda_otel_xray.layer.hashing import file_sha256
 from lambda_otel_xray.layer.python_part import pip_command
 from lambda_otel_xray.local import runtime_layout as layout_module
 
@@ -370,7 +371,7 @@ def _archive(rootfs: Path, standin: StandIn, out: Path) -> None:
             timeout=900,
             what="packing the image layer",
         )
-        diff_id = "sha256:" + _sha256(layer)
+        diff_id = "sha256:" + file_sha256(layer)
         created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         config = {
             "architecture": docker_arch,
@@ -402,14 +403,6 @@ def _archive(rootfs: Path, standin: StandIn, out: Path) -> None:
             for name in ("manifest.json", config_name, "layer.tar"):
                 tar.add(work / name, arcname=name)
         partial.rename(out)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def image_archive(standin: StandIn) -> Path:
