@@ -45,6 +45,9 @@ type lifecycle struct {
 	client       *extensionClient
 	newCollector func() (collectorService, error)
 	onRunning    func() // called once the collector runs (may be nil)
+	// releasePages is called once the collector runs, before the first
+	// /event/next (may be nil).
+	releasePages func()
 	// listenHandshake opens the flush handshake's listener (nil: no
 	// handshake, INVOKE never waits).
 	listenHandshake func() (net.Listener, error)
@@ -59,6 +62,8 @@ type lifecycle struct {
 // runExtension is the entry point when Lambda starts the binary.
 func runExtension(name string, factories factoriesFunc) int {
 	logger := func(format string, args ...any) { logf(name, format, args...) }
+	// Package initialisation is over: its pages are not needed again.
+	releaseStartPages()
 	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if runtimeAPI == "" {
 		logger("AWS_LAMBDA_RUNTIME_API is not set, so this is not a Lambda execution environment; " +
@@ -80,6 +85,7 @@ func runExtension(name string, factories factoriesFunc) int {
 			return otelcol.NewCollector(collectorSettings(name, uri, factories))
 		},
 		onRunning:       settleRuntime,
+		releasePages:    func() { releaseStartPages() },
 		listenHandshake: func() (net.Listener, error) { return net.Listen("tcp", endpoint) },
 		flushTimeout:    timeout,
 		now:             time.Now,
@@ -122,6 +128,10 @@ func (l *lifecycle) run(ctx context.Context) int {
 	}
 	if l.onRunning != nil {
 		l.onRunning()
+	}
+	if l.releasePages != nil {
+		// The start code's pages neither (residency.go).
+		l.releasePages()
 	}
 	l.logf("collector running; waiting for Lambda events")
 
