@@ -62,8 +62,6 @@ type lifecycle struct {
 // runExtension is the entry point when Lambda starts the binary.
 func runExtension(name string, factories factoriesFunc) int {
 	logger := func(format string, args ...any) { logf(name, format, args...) }
-	// Package initialisation is over: its pages are not needed again.
-	releaseStartPages()
 	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if runtimeAPI == "" {
 		logger("AWS_LAMBDA_RUNTIME_API is not set, so this is not a Lambda execution environment; " +
@@ -130,7 +128,7 @@ func (l *lifecycle) run(ctx context.Context) int {
 		l.onRunning()
 	}
 	if l.releasePages != nil {
-		// The start code's pages neither (residency.go).
+		// The start code is done: unmap its pages (residency.go).
 		l.releasePages()
 	}
 	l.logf("collector running; waiting for Lambda events")

@@ -9,9 +9,9 @@ import (
 	"syscall"
 )
 
-// releaseStartPages drops the page-table entries of the executable's
-// read-only mappings (see residency.go). It returns how many bytes of
-// mappings it advised; errors only mean nothing was released.
+// releaseStartPages drops the page-table entries of the executable's code
+// mapping (see residency.go). It returns how many bytes of mappings it
+// advised; errors only mean nothing was released.
 func releaseStartPages() int {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -23,7 +23,7 @@ func releaseStartPages() int {
 	}
 	defer maps.Close()
 	released := 0
-	for _, m := range readOnlyMappings(maps, exe) {
+	for _, m := range codeMappings(maps, exe) {
 		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, m.start, m.end-m.start, syscall.MADV_DONTNEED); errno == 0 {
 			released += int(m.end - m.start)
 		}
@@ -33,14 +33,15 @@ func releaseStartPages() int {
 
 type mapping struct{ start, end uintptr }
 
-// readOnlyMappings are the r-xp and r--p lines of /proc/self/maps for path.
-func readOnlyMappings(maps io.Reader, path string) []mapping {
+// codeMappings are the r-xp (private, read-only, executable) lines of
+// /proc/self/maps for path.
+func codeMappings(maps io.Reader, path string) []mapping {
 	var out []mapping
 	s := bufio.NewScanner(maps)
 	for s.Scan() {
 		// address perms offset dev inode pathname
 		fields := strings.Fields(s.Text())
-		if len(fields) < 6 || strings.Join(fields[5:], " ") != path || (fields[1] != "r-xp" && fields[1] != "r--p") {
+		if len(fields) < 6 || strings.Join(fields[5:], " ") != path || fields[1] != "r-xp" {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")
