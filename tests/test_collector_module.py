@@ -88,7 +88,8 @@ def test_module_is_vet_clean() -> None:
 def test_module_unit_tests_pass() -> None:
     require_go()
     out = ok(run(["go", "test", "-count=1", "./..."], MODULE))
-    assert "ok  \tlambdaotelxray/lambdaext" in out and "ok  \tlambdaotelxray/awsxrayexporter" in out
+    for package in ("lambdaext", "awsxrayexporter", "otlphttpreceiver"):
+        assert f"ok  \tlambdaotelxray/{package}" in out, out
 
 
 def test_module_declares_the_services_go_version() -> None:
@@ -307,9 +308,8 @@ def test_a_rendered_collector_builds_against_the_installed_module(
     assert kinds == EXPECTED[exporter]
     modules = {c["name"]: c["module"] for kind in EXPECTED[exporter] for c in listing[kind] or []}
     pins = {k: v["default"] for k, v in yaml.safe_load((ROOT / "pins.yml").read_text()).items()}
-    assert modules["otlp"] == (
-        f"go.opentelemetry.io/collector/receiver/otlpreceiver {pins['pin_collector_core']}"
-    )
+    # The module's own OTLP/HTTP receiver, under the core receiver's type.
+    assert modules["otlp"] == f"lambdaotelxray/otlphttpreceiver v{pins['tool_version']}"
     if exporter == "awsxray":
         # The module's version is the one go.mod requires (a directory replacement has none).
         want = f"lambdaotelxray/awsxrayexporter v{pins['tool_version']}"
@@ -327,6 +327,7 @@ def test_a_rendered_collector_builds_against_the_installed_module(
         old_name = tmp_path / "config.yaml"
         old_name.write_text(config)
         collector.validate(binary, old_name)  # raises with the collector's message
+    assert_region_comes_from_the_environment(binary, collector_dir / "config.yaml", exporter)
 
     # go.sum verifies: every downloaded module matches it. lambdaotelxray itself is a directory
     # (nothing downloaded); Go's verify cannot look a dotless path up in its cache and reports
@@ -400,3 +401,28 @@ def test_bump_and_build_agree_on_the_module_path() -> None:
     from lambda_otel_xray.layer import collector
 
     assert bump.MODULE_PATH == collector.MODULE_PATH
+
+
+def resolved_config(binary: Path, config: Path, region: str | None) -> dict:
+    """The config as the collector resolves it (`print-config`), with AWS_REGION = region."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OTEL_"))}
+    env.update(AWS_ACCESS_KEY_ID="placeholder", AWS_SECRET_ACCESS_KEY="placeholder",
+               AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
+    if region is not None:
+        env["AWS_REGION"] = region
+    out = ok(run([str(binary), "print-config", f"--config=file:{config}"], config.parent, env=env))
+    return yaml.safe_load(out)
+
+
+def assert_region_comes_from_the_environment(binary: Path, config: Path, exporter: str) -> None:
+    """Issue 17: a deploy to another region sends to and signs for the function's region
+    (AWS_REGION, which Lambda sets); the rendered region (the case's us-east-1) is only the
+    fallback where AWS_REGION is unset."""
+    for region, want in (("eu-west-3", "eu-west-3"), (None, "us-east-1")):
+        resolved = resolved_config(binary, config, region)
+        if exporter == "awsxray":
+            assert resolved["exporters"]["awsxray"]["region"] == want
+        else:
+            endpoint = resolved["exporters"]["otlp_http"]["traces_endpoint"]
+            assert endpoint == f"https://xray.{want}.amazonaws.com/v1/traces"
+            assert resolved["extensions"]["sigv4auth"]["region"] == want

@@ -41,6 +41,8 @@ EXPORTER_PACKAGE = {
 UNUSED_PACKAGES = (
     b"go.opentelemetry.io/collector/exporter/debugexporter.",
     b"go.opentelemetry.io/collector/processor/memorylimiterprocessor.",
+    # The receiver is the module's OTLP/HTTP one: core's, with its gRPC server, stays out.
+    b"go.opentelemetry.io/collector/receiver/otlpreceiver.",
 )
 
 

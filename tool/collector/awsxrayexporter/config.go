@@ -26,8 +26,9 @@ type Config struct {
 	// retry_on_failure: retries of failed (non-permanent) export calls.
 	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
-	// Region is the AWS region of the X-Ray API. Empty means the region of
-	// the AWS SDK's default configuration (AWS_REGION, which Lambda sets).
+	// Region is the AWS region of the X-Ray API. Empty means AWS_REGION
+	// (which Lambda sets), else AWS_DEFAULT_REGION. Credentials always come
+	// from the environment (credentials.go).
 	Region string `mapstructure:"region"`
 	// Endpoint overrides the X-Ray API endpoint (http:// or https:// URL).
 	// Empty means the AWS default, https://xray.<region>.amazonaws.com.

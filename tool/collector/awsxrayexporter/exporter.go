@@ -3,12 +3,11 @@ package awsxrayexporter
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -43,27 +42,22 @@ func newXrayExporter(cfg *Config, set exporter.Settings) *xrayExporter {
 	}
 }
 
-// start builds the X-Ray client from the AWS SDK default configuration
-// (credentials and region from the environment, as Lambda provides them).
-func (e *xrayExporter) start(ctx context.Context, _ component.Host) error {
-	var opts []func(*awsconfig.LoadOptions) error
-	if e.cfg.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(e.cfg.Region))
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+// start builds the X-Ray client with the region and credentials Lambda gives
+// the extension in its environment (see credentials.go).
+func (e *xrayExporter) start(_ context.Context, _ component.Host) error {
+	region, err := resolveRegion(e.cfg.Region, os.Getenv)
 	if err != nil {
-		return fmt.Errorf("loading AWS configuration: %w", err)
+		return err
 	}
-	if awsCfg.Region == "" {
-		return errors.New("no AWS region: set the exporter's region or AWS_REGION")
+	creds, err := environmentCredentials(os.Getenv)
+	if err != nil {
+		return err
 	}
-	endpoint := e.cfg.Endpoint
-	clientOpts := append([]func(*xray.Options){func(o *xray.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	}}, e.clientOptions...)
-	e.client = xray.NewFromConfig(awsCfg, clientOpts...)
+	opts := xray.Options{Region: region, Credentials: creds}
+	if e.cfg.Endpoint != "" {
+		opts.BaseEndpoint = aws.String(e.cfg.Endpoint)
+	}
+	e.client = xray.New(opts, e.clientOptions...)
 	return nil
 }
 

@@ -20,16 +20,16 @@ import (
 
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor/batchprocessor"
-	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 
 	"lambdaotelxray/awsxrayexporter"
+	"lambdaotelxray/otlphttpreceiver"
 )
 
 // distribution is the component list of a service's default collector
 // (the template's components.go for trace_exporter awsxray).
 func distribution() (otelcol.Factories, error) {
 	return Factories(Components{
-		Receivers:  []Receiver{{Factory: otlpreceiver.NewFactory(), Module: "go.opentelemetry.io/collector/receiver/otlpreceiver"}},
+		Receivers:  []Receiver{{Factory: otlphttpreceiver.NewFactory(), Module: "lambdaotelxray/otlphttpreceiver"}},
 		Processors: []Processor{{Factory: batchprocessor.NewFactory(), Module: "go.opentelemetry.io/collector/processor/batchprocessor"}},
 		Exporters:  []Exporter{{Factory: awsxrayexporter.NewFactory(), Module: "lambdaotelxray/awsxrayexporter"}},
 	})

@@ -8,7 +8,7 @@
 //	func components() (otelcol.Factories, error) {
 //		return lambdaext.Factories(lambdaext.Components{
 //			Receivers: []lambdaext.Receiver{
-//				{Factory: otlpreceiver.NewFactory(), Module: "go.opentelemetry.io/collector/receiver/otlpreceiver"},
+//				{Factory: otlphttpreceiver.NewFactory(), Module: "lambdaotelxray/otlphttpreceiver"},
 //			},
 //			...
 //		})
