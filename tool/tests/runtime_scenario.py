@@ -19,7 +19,13 @@ import sys
 import time
 import types
 
-WATCHED = ("packaging.requirements", "google.protobuf", "requests", "concurrent.futures")
+WATCHED = (
+    "packaging.requirements",
+    "google.protobuf",
+    "requests",
+    "concurrent.futures",
+    "encodings.idna",
+)
 
 
 def fake_runtime_client(address: str) -> type:
@@ -90,6 +96,7 @@ def main() -> int:
         default_service_name="order-service",
     )
     loaded_at_init = sorted(n for n in WATCHED if n in sys.modules and n not in preloaded)
+    lazy = type(sys.modules.get("packaging.version")).__name__ == "_LazyModule"
 
     for n in range(count):
         request_id = f"req-{n}"
@@ -103,7 +110,21 @@ def main() -> int:
     provider = tracing._provider
     assert provider is not None
     provider.shutdown()
-    print(json.dumps({"loaded_at_init": loaded_at_init}))
+    # The image build's check still works in a process that configured tracing.
+    from lambda_otel_xray.runtime import dependencies
+
+    conflicts = dependencies.conflicts(
+        {"botocore": ("opentelemetry.instrumentation.botocore", "BotocoreInstrumentor")}
+    )
+    print(
+        json.dumps(
+            {
+                "loaded_at_init": loaded_at_init,
+                "packaging_version_lazy_at_init": lazy,
+                "conflicts_after": conflicts,
+            }
+        )
+    )
     return 0
 
 

@@ -105,9 +105,13 @@ def test_without_an_extension_the_export_is_done_before_the_response(fake: FakeE
 
 def test_init_loads_neither_protobuf_nor_packaging(fake: FakeExtension) -> None:
     """The cold start costs docs/decisions.md names: `packaging` for dependency checks the
-    image build makes, protobuf for an encoding written by hand here, `requests`, and the
-    resource detectors' thread pool."""
-    assert scenario(fake, "1")["loaded_at_init"] == []
+    image build makes, protobuf for an encoding written by hand here, `requests`, the
+    resource detectors' thread pool, the idna codec; and the version check still works
+    afterwards."""
+    found = scenario(fake, "1")
+    assert found["loaded_at_init"] == []
+    assert found["packaging_version_lazy_at_init"] is True
+    assert found["conflicts_after"] == [[], []]
 
 
 def test_the_resource_is_upstreams(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,9 @@ every cold start (docs/decisions.md, decision 12), for a check `configure()` ski
 (`skip_dep_check=True`) because the Dockerfile runs it once instead (`python -m
 <package>.telemetry` -> `check`). `deferred()` lets the instrumentors import without it: while
 they load, a stand-in module takes that name; it loads the real one only if a check is asked
-for after all.
+for after all. `packaging.version` (its big regular expression compiled at import, ~2 ms),
+which the instrumentations' semantic-conventions helper uses only in a function none of ours
+calls at init, is loaded lazily (importlib's LazyLoader: on first attribute access).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 NAME = "opentelemetry.instrumentation.dependencies"
+LAZY = ("packaging.version",)
 # (module, class) per library; "" for the aws-lambda instrumentation, which needs no library.
 Instrumentors = Mapping[str, tuple[str, str]]
 AWS_LAMBDA = ("opentelemetry.instrumentation.aws_lambda", "AwsLambdaInstrumentor")
@@ -63,10 +66,32 @@ def _stand_in() -> types.ModuleType:
     return module
 
 
+def _lazy(name: str) -> None:
+    """Put ``name`` in sys.modules as a module that executes on first attribute access."""
+    if name in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:
+        return
+    if spec is None or spec.loader is None:
+        return
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
+
+
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """Import instrumentors inside this block without loading `packaging`. Afterwards the name
     is free again, so anything importing it later gets the real module."""
+    for name in LAZY:
+        _lazy(name)
     if NAME in sys.modules:
         yield
         return

@@ -16,6 +16,8 @@ import logging
 import os
 from urllib.parse import quote
 
+from .loopback import connection
+
 ENDPOINT_ENV = "OTEL_LAMBDA_HANDSHAKE_ENDPOINT"
 DEFAULT_ENDPOINT = "127.0.0.1:4319"
 # Loopback answers in well under a millisecond; these only bound a stuck extension.
@@ -50,14 +52,14 @@ class Handshake:
         connection the extension closed meanwhile is retried once on a fresh one."""
         for attempt in (0, 1):
             if self._connection is None:
-                self._connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-            connection = self._connection
-            connection.timeout = timeout
-            if connection.sock is not None:
-                connection.sock.settimeout(timeout)
+                self._connection = connection(self.host, self.port, timeout)
+            conn = self._connection
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
             try:
-                connection.request("POST", path, body=b"", headers={"Content-Length": "0"})
-                response = connection.getresponse()
+                conn.request("POST", path, body=b"", headers={"Content-Length": "0"})
+                response = conn.getresponse()
                 response.read()
                 if response.will_close:
                     self.close()

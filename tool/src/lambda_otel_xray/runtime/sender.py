@@ -12,6 +12,8 @@ import logging
 import time
 from urllib.parse import urlsplit
 
+from .loopback import connection
+
 RETRYABLE = frozenset({429, 502, 503, 504})
 BACKOFF_S = (0.02, 0.05, 0.1, 0.2, 0.4)
 
@@ -39,18 +41,12 @@ class OtlpHttpSender:
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         if self._connection is None:
-            if self.scheme == "https":
-                # Only for an endpoint off this machine; loopback needs no TLS (or its import).
-                self._connection = http.client.HTTPSConnection(
-                    self.host, self.port, timeout=timeout
-                )
-            else:
-                self._connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        connection = self._connection
-        connection.timeout = timeout
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout)
-        return connection
+            self._connection = connection(self.host, self.port, timeout, tls=self.scheme == "https")
+        conn = self._connection
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn
 
     def close(self) -> None:
         if self._connection is not None:
@@ -66,14 +62,14 @@ class OtlpHttpSender:
             if remaining <= 0:
                 break
             try:
-                connection = self._connect(remaining)
-                connection.request(
+                conn = self._connect(remaining)
+                conn.request(
                     "POST",
                     self.path,
                     body=body,
                     headers={"Content-Type": "application/x-protobuf"},
                 )
-                response = connection.getresponse()
+                response = conn.getresponse()
                 answer = response.read()
                 if response.will_close:
                     self.close()
