@@ -188,29 +188,15 @@ class Variant:
     size_mb: float = 0.0
 
 
-def revision_template(rev: str, dest: Path) -> Path:
-    """The template at ``rev`` as a one-commit repository (what Copier renders)."""
-    from template_repo import git, snapshot
-
-    if rev == "WORKTREE":
-        return snapshot(dest)
-    dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", f"template at {rev}")
-    return dest
-
-
 def build_revision(rev: str, dest: Path, answers: dict[str, Any], image: str) -> Path:
     """Render the template at ``rev`` and build its image the way that revision's own service
     does (its `make venv`, then `make image`): the only path that builds any revision,
     including those from before the tool existed (`python -m layerbuild` in the project)."""
     from localrun_checks import service_venv
     from render import render
+    from revisions import template_at
 
-    template = revision_template(rev, dest / "template")
+    template = template_at(None if rev == "WORKTREE" else rev, dest / "template")
     project = dest / "svc"
     with contextlib.redirect_stdout(io.StringIO()):
         render(template, project, answers)
