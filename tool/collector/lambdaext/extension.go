@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -44,8 +45,15 @@ type lifecycle struct {
 	client       *extensionClient
 	newCollector func() (collectorService, error)
 	onRunning    func() // called once the collector runs (may be nil)
-	now          func() time.Time
-	logf         func(format string, args ...any)
+	// listenHandshake opens the flush handshake's listener (nil: no
+	// handshake, INVOKE never waits).
+	listenHandshake func() (net.Listener, error)
+	// flushTimeout bounds the wait for an invocation's done.
+	flushTimeout time.Duration
+	// handshake is the handshake's state (nil: a new one); tests inspect it.
+	handshake *handshake
+	now       func() time.Time
+	logf      func(format string, args ...any)
 }
 
 // runExtension is the entry point when Lambda starts the binary.
@@ -59,6 +67,11 @@ func runExtension(name string, factories factoriesFunc) int {
 	}
 	uri := configURI()
 	settleRuntime := runtimeSettings(os.Getenv)
+	timeout, err := flushTimeout(os.Getenv)
+	if err != nil {
+		logger("%v", err)
+	}
+	endpoint := handshakeEndpoint(os.Getenv)
 	l := &lifecycle{
 		name:      name,
 		client:    newExtensionClient(runtimeAPI, name),
@@ -66,9 +79,11 @@ func runExtension(name string, factories factoriesFunc) int {
 		newCollector: func() (collectorService, error) {
 			return otelcol.NewCollector(collectorSettings(name, uri, factories))
 		},
-		onRunning: settleRuntime,
-		now:       time.Now,
-		logf:      logger,
+		onRunning:       settleRuntime,
+		listenHandshake: func() (net.Listener, error) { return net.Listen("tcp", endpoint) },
+		flushTimeout:    timeout,
+		now:             time.Now,
+		logf:            logger,
 	}
 	return l.run(context.Background())
 }
@@ -79,6 +94,13 @@ func (l *lifecycle) run(ctx context.Context) int {
 	// Cancelled on return, which also aborts a pending /event/next call.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Listening before registering: Lambda may start the runtime as soon as
+	// every extension has registered, and the function registers for the
+	// handshake during its init. A listener costs microseconds, not start time.
+	hs := l.startHandshake()
+	if hs != nil {
+		defer hs.close()
+	}
 	if err := l.client.register(ctx); err != nil {
 		l.logf("cannot register with the Lambda Extensions API: %v", err)
 		return 1
@@ -110,9 +132,10 @@ func (l *lifecycle) run(ctx context.Context) int {
 	events := make(chan nextResult, 1)
 	for {
 		// The first /event/next call also tells Lambda that this extension
-		// has finished its init. After an INVOKE the extension goes straight
-		// back to /event/next: telemetry sent by the function is batched and
-		// exported in the background, so the invoke is never held back.
+		// has finished its init. After an INVOKE the extension returns to
+		// /event/next once the function's spans of that invocation are in the
+		// collector (the flush handshake) or at once if the function does not
+		// take part; the collector exports them in the background.
 		go func() {
 			ev, err := l.client.next(ctx)
 			events <- nextResult{ev, err}
@@ -126,6 +149,9 @@ func (l *lifecycle) run(ctx context.Context) int {
 			}
 			switch r.ev.EventType {
 			case eventInvoke:
+				if err := l.awaitFlush(ctx, hs, r.ev, runDone); err != nil {
+					return l.collectorExited(ctx, err)
+				}
 				continue
 			case eventShutdown:
 				deadline := l.now().Add(fallbackShutdownBudget)
@@ -139,16 +165,90 @@ func (l *lifecycle) run(ctx context.Context) int {
 				l.logf("ignoring unknown Lambda event %q", r.ev.EventType)
 			}
 		case err := <-runDone:
-			if err == nil {
-				err = errors.New("collector stopped unexpectedly")
-			}
-			l.logf("collector exited: %v", err)
-			if rerr := l.client.exitError(ctx, errorTypeExited, err); rerr != nil {
-				l.logf("cannot report exit error: %v", rerr)
-			}
-			return 1
+			return l.collectorExited(ctx, err)
 		}
 	}
+}
+
+// collectorExited reports a collector that stopped after init (err is what
+// Run returned) and returns the exit code.
+func (l *lifecycle) collectorExited(ctx context.Context, err error) int {
+	if err == nil {
+		err = errors.New("collector stopped unexpectedly")
+	}
+	l.logf("collector exited: %v", err)
+	if rerr := l.client.exitError(ctx, errorTypeExited, err); rerr != nil {
+		l.logf("cannot report exit error: %v", rerr)
+	}
+	return 1
+}
+
+// handshakeService is the handshake's state and its server.
+type handshakeService struct {
+	*handshake
+	server *handshakeServer
+}
+
+func (s *handshakeService) close() { s.server.close() }
+
+// startHandshake listens for the function's handshake; nil if it is off or
+// cannot listen (then no INVOKE waits, and the function, whose registration
+// fails, flushes synchronously as without the handshake).
+func (l *lifecycle) startHandshake() *handshakeService {
+	if l.listenHandshake == nil || l.flushTimeout <= 0 {
+		return nil
+	}
+	listener, err := l.listenHandshake()
+	if err != nil {
+		l.logf("flush handshake off: %v; the function's spans still reach the collector, "+
+			"but each invocation waits for its export (set %s to a free host:port)", err, handshakeEndpointEnv)
+		return nil
+	}
+	h := l.handshake
+	if h == nil {
+		h = newHandshake()
+	}
+	return &handshakeService{handshake: h, server: serveHandshake(listener, h)}
+}
+
+// awaitFlush holds the INVOKE ev until the function's done for it has
+// arrived, or until the flush deadline. It returns a non-nil error only if the
+// collector stopped meanwhile (what Run returned, or a placeholder).
+func (l *lifecycle) awaitFlush(ctx context.Context, hs *handshakeService, ev extensionEvent, runDone <-chan error) error {
+	if hs == nil || ev.RequestID == "" {
+		return nil
+	}
+	arrived := hs.expect(ev.RequestID)
+	if arrived == nil { // no runtime registered: nothing will come
+		return nil
+	}
+	defer hs.stopWaiting()
+	start := l.now()
+	wait := flushDeadline(start, l.flushTimeout, ev.DeadlineMs).Sub(start)
+	if wait <= 0 {
+		select {
+		case <-arrived:
+		default:
+			l.logf("flush handshake: no done for request %s and no time left before its deadline; not waiting", ev.RequestID)
+		}
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-arrived:
+	case <-timer.C:
+		l.logf("flush handshake: no done for request %s within %s; asking Lambda for the next event "+
+			"(spans of that invocation still in the function may leave later or be lost)",
+			ev.RequestID, wait.Round(time.Millisecond))
+	case err := <-runDone:
+		if err == nil {
+			err = errors.New("collector stopped unexpectedly")
+		}
+		return err
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 // failStart reports a collector that did not reach Running: a configuration

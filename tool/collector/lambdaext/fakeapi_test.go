@@ -22,6 +22,8 @@ type fakeExtensionsAPI struct {
 	mu        sync.Mutex
 	requests  []recordedRequest
 	nextCalls int
+	// onRegister, if set, runs inside the register call before it answers.
+	onRegister func()
 }
 
 type recordedRequest struct {
@@ -58,6 +60,9 @@ func (f *fakeExtensionsAPI) handle(w http.ResponseWriter, r *http.Request) {
 	const prefix = "/2020-01-01/extension"
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == prefix+"/register":
+		if f.onRegister != nil {
+			f.onRegister()
+		}
 		w.Header().Set(headerExtensionIdentifier, fakeExtensionID)
 		_, _ = w.Write([]byte(`{"functionName":"fn","functionVersion":"$LATEST","handler":"app.handler"}`))
 	case r.Method == http.MethodGet && r.URL.Path == prefix+"/event/next":
