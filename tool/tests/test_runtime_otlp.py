@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import pytest
+from lambda_otel_xray.runtime import otlp
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common._internal import _encode_value
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -22,8 +23,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import TraceState
-
-from lambda_otel_xray.runtime import otlp
 
 
 def provider_spans(resource: Resource, limits: SpanLimits | None = None):

@@ -7,14 +7,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from runtime_fakes import Behaviour, FakeExtension
-
-from lambda_otel_xray.runtime.handshake import Handshake, handshake_address
+from lambda_otel_xray.runtime.handshake import Handshake, flush_timeout_s, handshake_address
 from lambda_otel_xray.runtime.otlp import Encoder
 from lambda_otel_xray.runtime.processor import LambdaSpanProcessor
 from lambda_otel_xray.runtime.sender import OtlpHttpSender
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from runtime_fakes import Behaviour, FakeExtension
 
 # A span named "s" in the protobuf payload: field 5 (name), length 1.
 SPAN_NAMED_S = b"\x2a\x01s"
@@ -255,3 +254,44 @@ def test_a_bad_handshake_address_says_how_to_write_it(monkeypatch: pytest.Monkey
     monkeypatch.setenv("OTEL_LAMBDA_HANDSHAKE_ENDPOINT", "localhost")
     with pytest.raises(ValueError, match=r"not host:port.*127\.0\.0\.1:4319"):
         handshake_address()
+
+
+def test_an_invocation_late_in_the_extensions_wait_exports_before_it_returns(
+    fake: FakeExtension,
+) -> None:
+    """A slow handler: the extension would stop waiting before an export after the response,
+    so this one goes before, and `done` still follows."""
+    processor = processor_for(fake, handshake=True, hold=True)
+    provider = traced(processor)
+    processor.invocation_started(0.2)  # less than the export margin left
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("s"):
+        pass
+    assert provider.force_flush(5000)
+    assert [r.status for r in fake.of("/v1/traces")] == [200]  # exported before returning
+    processor.invocation_done("req-1")
+    processor.release()
+    fake.wait_for("/v1/invocations/req-1/done", 1)
+    # The next invocation, in time, hands over again.
+    processor.invocation_started(1.0)
+    with tracer.start_as_current_span("s"):
+        pass
+    provider.force_flush(5000)
+    assert len(fake.of("/v1/traces")) == 1
+    processor.invocation_done("req-2")
+    processor.release()
+    fake.wait_for("/v1/invocations/req-2/done", 1)
+    assert len(fake.of("/v1/traces")) == 2
+    processor.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("", 1.0), ("250", 0.25), ("0", 0.0), ("1s", 1.0), ("1.5s", 1.5), ("300ms", 0.3),
+     ("2m", 120.0), ("soon", 1.0), ("-5", 1.0)],
+)  # fmt: skip
+def test_the_flush_timeout_reads_as_the_extension_reads_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, seconds: float
+) -> None:
+    monkeypatch.setenv("OTEL_LAMBDA_FLUSH_TIMEOUT", value)
+    assert flush_timeout_s() == pytest.approx(seconds)

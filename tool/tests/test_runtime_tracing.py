@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lambda_otel_xray.runtime import tracing
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.extension.aws.resource import AwsLambdaResourceDetector
 from opentelemetry.sdk.resources import Resource, get_aggregated_resources
 from runtime_fakes import FakeExtension
-
-from lambda_otel_xray.runtime import tracing
 
 SCENARIO = Path(__file__).with_name("runtime_scenario.py")
 LAMBDA_ENV = {
@@ -38,9 +37,7 @@ def fake() -> Iterator[FakeExtension]:
 
 def scenario(fake: FakeExtension, *args: str, **env: str) -> dict:
     environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "AWS_LAMBDA_", "_X_AMZN"))
+        k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AWS_LAMBDA_", "_X_AMZN"))
     }
     environment.update(LAMBDA_ENV)
     environment.update(

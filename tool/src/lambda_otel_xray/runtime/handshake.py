@@ -11,6 +11,7 @@ extension that never got the registration never waits. docs/decisions.md, decisi
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import logging
 import os
@@ -20,6 +21,11 @@ from .loopback import connection
 
 ENDPOINT_ENV = "OTEL_LAMBDA_HANDSHAKE_ENDPOINT"
 DEFAULT_ENDPOINT = "127.0.0.1:4319"
+# How long the extension waits for an invocation's `done`, counted from its INVOKE event (read
+# by both sides): milliseconds, or a duration with its unit ("1s", "250ms"); 0 turns it off.
+FLUSH_TIMEOUT_ENV = "OTEL_LAMBDA_FLUSH_TIMEOUT"
+DEFAULT_FLUSH_TIMEOUT_S = 1.0
+_UNITS = (("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1.0), ("m", 60.0))
 # Loopback answers in well under a millisecond; these only bound a stuck extension.
 REGISTER_TIMEOUT_S = 0.25
 DONE_TIMEOUT_S = 0.5
@@ -37,6 +43,25 @@ def handshake_address() -> tuple[str, int]:
             "(the collector extension's handshake address), or unset it"
         )
     return host.strip("[]"), int(port)
+
+
+def flush_timeout_s() -> float:
+    """The extension's wait for `done` (OTEL_LAMBDA_FLUSH_TIMEOUT), as the extension reads it;
+    the default when it is not a timeout (the extension logs that)."""
+    value = os.environ.get(FLUSH_TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_FLUSH_TIMEOUT_S
+    seconds = None
+    try:
+        seconds = int(value) / 1000
+    except ValueError:
+        for unit, scale in _UNITS:
+            if value.endswith(unit):
+                with contextlib.suppress(ValueError):
+                    seconds = float(value[: -len(unit)]) * scale
+                break
+    # Negative or unreadable: the extension falls back to its default too.
+    return DEFAULT_FLUSH_TIMEOUT_S if seconds is None or seconds < 0 else seconds
 
 
 class Handshake:

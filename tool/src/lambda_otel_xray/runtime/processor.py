@@ -8,12 +8,19 @@ invocation, which lets the extension call `/next`. Unsampled invocations record 
 still post `done`. Without a handshake (no extension answers: unit tests, another runtime) it
 behaves as a batch processor flushed synchronously: the export finishes before `force_flush`
 returns, so nothing is lost when Lambda freezes the environment.
+
+The extension waits for `done` a bounded time from the INVOKE event (OTEL_LAMBDA_FLUSH_TIMEOUT,
+and never past the invocation's deadline). An invocation whose handler has used up most of that
+(a slow handler, or a cold start at a small memory size's CPU share) exports synchronously
+instead, before its response: the extension would otherwise stop waiting while its spans are
+still in this process, and Lambda could freeze them there.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +37,8 @@ Export = Callable[[Sequence[ReadableSpan]], bool]
 # As the SDK's BatchSpanProcessor: spans held at most, and per OTLP request.
 MAX_QUEUE_SIZE = 2048
 MAX_EXPORT_BATCH_SIZE = 512
+# Time the export and `done` need after the response, kept free within the extension's wait.
+EXPORT_MARGIN_S = 0.25
 
 _SPANS, _DONE, _MARK, _STOP = "spans", "done", "mark", "stop"
 
@@ -64,6 +73,9 @@ class LambdaSpanProcessor(SpanProcessor):
         self._spans_waiting = 0  # in _pending + _held + _queue
         self._dropped = 0
         self._stopped = False
+        # When the current invocation must have handed its spans over by (time.monotonic()),
+        # for the extension's wait to cover their export; None outside an invocation.
+        self._handover_by: float | None = None
         self._thread = threading.Thread(target=self._work, name="otel-lambda-export", daemon=True)
         self._thread.start()
 
@@ -94,9 +106,10 @@ class LambdaSpanProcessor(SpanProcessor):
                 self._lock.notify()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """With the handshake: hand the spans over and return at once. Without: export them
-        and wait (up to ``timeout_millis``)."""
-        if self.handshake is not None:
+        """With the handshake: hand the spans over and return at once. Without (or too late in
+        the extension's wait): export them and wait (up to ``timeout_millis``)."""
+        late = self._handover_by is not None and time.monotonic() > self._handover_by
+        if self.handshake is not None and not late:
             with self._lock:
                 self._hand_over_pending()
             return True
@@ -104,7 +117,12 @@ class LambdaSpanProcessor(SpanProcessor):
         with self._lock:
             if self._stopped:
                 return False
-            self._hand_over_pending()
+            if self._pending:
+                # Straight to the export thread, even when holding: it must go now.
+                self._queue.append((_SPANS, self._pending))
+                self._pending = []
+            self._queue.extend(self._held)
+            self._held = []
             self._queue.append((_MARK, marker))
             self._lock.notify()
         return marker.wait(timeout_millis / 1000)
@@ -123,10 +141,16 @@ class LambdaSpanProcessor(SpanProcessor):
         if self.handshake is not None:
             self.handshake.close()
 
-    # --------------------------------------------------------------- the invocation's end
+    # -------------------------------------------------------- the invocation's start and end
+    def invocation_started(self, wait_s: float) -> None:
+        """An invocation starts; the extension waits for its `done` at most ``wait_s`` from
+        now (its flush timeout, or less when the invocation's own deadline is nearer)."""
+        self._handover_by = time.monotonic() + wait_s - EXPORT_MARGIN_S
+
     def invocation_done(self, request_id: str | None) -> None:
         """The handler returned (the aws-lambda instrumentation has flushed): after this
         invocation's spans, tell the extension it may go on."""
+        self._handover_by = None
         if self.handshake is None or not request_id:
             return
         with self._lock:

@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.version import __version__ as sdk_version
 
 from .dependencies import deferred
-from .handshake import ENDPOINT_ENV, Handshake, handshake_address
+from .handshake import ENDPOINT_ENV, Handshake, flush_timeout_s, handshake_address
 from .processor import LambdaSpanProcessor
 
 OTLP_TRACES_ENDPOINT = "http://localhost:4318/v1/traces"
@@ -176,11 +176,18 @@ def _hook_handler(handler: str, processor: LambdaSpanProcessor) -> None:
     module_name, _, function_name = handler.replace("/", ".").rpartition(".")
     module = sys.modules.get(module_name) or importlib.import_module(module_name)
     instrumented = getattr(module, function_name)
+    flush_timeout = flush_timeout_s()
     warned = False
 
     @functools.wraps(instrumented)
     def lambda_handler(event: Any, context: Any) -> Any:
         nonlocal warned
+        wait = flush_timeout
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if callable(remaining):
+            # The extension stops waiting 100 ms before the invocation's deadline.
+            wait = min(wait, remaining() / 1000 - 0.1)
+        processor.invocation_started(wait)
         if processor.held():
             # The runtime never told us it posted the last response (an awslambdaric that
             # posts another way): export at each handler's end from now on.
