@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import json
 import os
 import re
 import statistics
@@ -90,28 +89,6 @@ def lambda_handler(event, context):
 BARE_DOCKERFILE = f"""FROM public.ecr.aws/lambda/python:{PYTHON}
 COPY bare_app.py ${{LAMBDA_TASK_ROOT}}/
 CMD ["bare_app.lambda_handler"]
-"""
-
-MEMORY_SCRIPT = """
-import json, os
-out = {}
-for pid in os.listdir("/proc"):
-    if not pid.isdigit():
-        continue
-    try:
-        comm = open(f"/proc/{pid}/comm").read().strip()
-        status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
-    except OSError:
-        continue
-    if "VmHWM" in status:
-        out[comm] = max(out.get(comm, 0), int(status["VmHWM"].split()[0]))
-for path in ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes", "/sys/fs/cgroup/memory.peak"):
-    try:
-        out["cgroup_peak_kb"] = int(open(path).read()) // 1024
-        break
-    except (OSError, ValueError):
-        pass
-print(json.dumps(out))
 """
 
 
@@ -303,7 +280,7 @@ class ColdRun:
     init_ms: float | None
     held_ms: float
     invocations: list[dict[str, Any]]
-    memory: dict[str, int]
+    memory: dict[str, Any]  # the runner's memory(): extension, function, container_peak_kb
     traces_expected: int
     traces_found: int
     oom_killed: bool
@@ -407,7 +384,7 @@ class Bench:
                 sampled=sampled,
             )
             invocations.append({k: v for k, v in answer.items() if k != "ok"})
-        memory_use = self._memory(function)
+        memory_use = function.memory()
         stopped = function.stop()
         parsed = rie_log(function.log_path)
         for inv in invocations:
@@ -433,16 +410,6 @@ class Bench:
             oom_killed=any("out of memory" in k for k in stopped.killed),
             load=load,
         )
-
-    @staticmethod
-    def _memory(function: Any) -> dict[str, int]:
-        from lambda_otel_xray.local.container import docker
-
-        proc = docker("exec", function.container_id, "python3", "-c", MEMORY_SCRIPT, check=False)
-        try:
-            return json.loads(proc.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return {}
 
 
 def _tools_dir() -> Path:

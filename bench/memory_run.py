@@ -36,8 +36,6 @@ from image_harness import (
 )
 from results_file import machine, write_results
 
-RUNTIME_PROCESSES = ("python3", "python3.13", "bootstrap")
-
 
 def label(name: str) -> str:
     kind, _, exporter = name.partition("-")
@@ -72,7 +70,6 @@ def main() -> int:
                     run = bench.run(
                         name, str(size), event=event, warm=args.invocations - 1, memory_mb=size
                     )
-                    runtime = max(run.memory.get(p, 0) for p in RUNTIME_PROCESSES) or None
                     billed = [i["billed_ms"] for i in run.invocations[1:] if i["billed_ms"]]
                     out[label(name)] = {
                         "invocations": len(run.invocations),
@@ -83,9 +80,9 @@ def main() -> int:
                             if run.traces_expected
                             else "n/a (bare)"
                         ),
-                        "function_peak_rss_mib": mib(runtime),
-                        "extension_peak_rss_mib": mib(run.memory.get("collector")),
-                        "container_peak_mib": mib(run.memory.get("cgroup_peak_kb")),
+                        "function_peak_rss_mib": mib(run.memory.get("function", {}).get("VmHWM")),
+                        "extension_peak_rss_mib": mib(run.memory.get("extension", {}).get("VmHWM")),
+                        "container_peak_mib": mib(run.memory.get("container_peak_kb")),
                         "warm_billed_p50_ms": round(percentile(billed, 50), 2),
                         "cpu_pressure": run.load,
                     }
