@@ -136,8 +136,21 @@ def otlp_processor() -> LambdaSpanProcessor:
         client = Handshake(*handshake_address())
         if client.register():
             flush = client
+            # One line per execution environment: which way this function's spans leave.
+            _logger.info(
+                "spans leave after each response (flush handshake with the collector "
+                "extension at %s:%s)",
+                client.host,
+                client.port,
+            )
         else:
             client.close()
+            _logger.warning(
+                "no flush handshake with the collector extension at %s:%s: spans are exported "
+                "before each response",
+                client.host,
+                client.port,
+            )
     processor = LambdaSpanProcessor(export, flush)
     if flush is not None:
         from .runtime_hook import install
