@@ -285,12 +285,13 @@ def sandbox_charts(payload: dict[str, Any]) -> list[Chart]:
 
 # -------------------------------------------------------------- cold start, container image
 def _row_title(row: str) -> str:
-    """'0.0724 CPUs' -> '0.0724 CPUs (the share of 128 MB)'."""
+    """'0.0724 CPUs' -> '0.0724 CPUs (the share of 128 MB)'; rows named by memory size
+    ('512 MB (0.2894 vCPU)') stay as they are."""
     match = re.fullmatch(r"([\d.]+) CPUs?", row)
     if match:
         megabytes = float(match.group(1)) * LAMBDA_MB_PER_VCPU
         return f"{row} \u2248 {megabytes:.0f} MB"
-    return "no CPU limit" if row == "unlimited" else row
+    return "no CPU limit" if row in ("unlimited", "unthrottled") else row
 
 
 def image_charts(payload: dict[str, Any]) -> list[Chart]:
@@ -344,6 +345,96 @@ def image_charts(payload: dict[str, Any]) -> list[Chart]:
             )
         )
     return charts
+
+
+# ------------------------------------------------------ response latency, billed duration
+def response_latency_charts(payload: dict[str, Any]) -> list[Chart]:
+    rows = payload.get("rows")
+    if not isinstance(rows, dict) or not rows:
+        return []
+    rows = {r: v for r, v in rows.items() if isinstance(v, dict)}
+    metrics = (("warm_ms", "response"), ("billed_ms", "billed duration"))
+    panels = [
+        (row, metric, title)
+        for row in rows
+        for metric, title in metrics
+        if any(_warm_stats(e.get(metric)) for e in rows[row].values())
+    ]
+    if not panels:
+        return []
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots(len(rows), len(metrics), squeeze=False)
+        for r, row in enumerate(rows):
+            for m, (metric, title) in enumerate(metrics):
+                ax = axes[r][m]
+                groups = [
+                    (name.replace(" no handshake", "\nno handshake"), stats, _colour(name))
+                    for name, entry in rows[row].items()
+                    if (stats := {k: v for k, v in _warm_stats(entry.get(metric)).items()})
+                ]
+                _percentile_panel(ax, groups, f"{title}, {_row_title(row)}", "ms")
+                ax.tick_params(axis="x", labelsize=6.5)
+
+    return [
+        Chart(
+            "response-latency.svg",
+            "Warm invocations of the image per variant: the response (the runtime posted it) "
+            "and the billed duration (runtime and extension back in /next), p50 to p99",
+            _svg(draw, (10, 3.2 * len(rows))),
+        )
+    ]
+
+
+# ------------------------------------------------------------------------ memory, 128 MB
+def memory_run_charts(payload: dict[str, Any]) -> list[Chart]:
+    rows = payload.get("rows")
+    if not isinstance(rows, dict) or not rows:
+        return []
+    rows = {r: v for r, v in rows.items() if isinstance(v, dict)}
+    parts = (
+        ("function_peak_rss_mib", "function"),
+        ("extension_peak_rss_mib", "extension"),
+        ("container_peak_mib", "container"),
+    )
+    if not any(_number(e.get(k)) for v in rows.values() for e in v.values() for k, _ in parts):
+        return []
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots(1, len(rows), squeeze=False)[0]
+        for ax, (row, entries) in zip(axes, rows.items(), strict=True):
+            names = list(entries)
+            width = 0.8 / len(parts)
+            for p, (key, label) in enumerate(parts):
+                for i, name in enumerate(names):
+                    value = _number(entries[name].get(key))
+                    if value is None:
+                        continue
+                    x = i - 0.4 + width * (p + 0.5)
+                    shade = {"function": 1.0, "extension": 0.6, "container": 0.3}[label]
+                    ax.bar(x, value, width * 0.9, color=_colour(name), alpha=shade,
+                           label=label if i == 0 else None)  # fmt: skip
+                    ax.annotate(_fmt(value), (x, value), xytext=(0, 2),
+                                textcoords="offset points", ha="center", fontsize=6)  # fmt: skip
+            limit = re.match(r"(\d+) MB", row)
+            if limit:
+                megabytes = float(limit.group(1)) * 1e6 / 2**20
+                ax.axhline(megabytes, color="#c62828", ls="--", lw=0.9)
+                ax.annotate(f"limit {_fmt(megabytes)} MiB", (len(names) - 0.5, megabytes),
+                            fontsize=6.5, color="#c62828", ha="right", va="bottom")  # fmt: skip
+            ax.set_xticks(range(len(names)), names, fontsize=7)
+            ax.set_title(f"Peak memory, {row}")
+            ax.set_ylabel("MiB")
+            ax.legend(fontsize=6.5, loc="upper left")
+
+    return [
+        Chart(
+            "memory-run.svg",
+            "Peak memory of the function (runtime process), the collector extension and the "
+            "whole container after 1,000 invocations, per memory size and variant",
+            _svg(draw, (10, 3.6)),
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------ extension
