@@ -13,7 +13,9 @@ images and says how runs are made and what RIE's log gives):
 
 Variants: bare (no OpenTelemetry), per exporter the previous commit and this one, and this one
 with the handshake switched off (`OTEL_LAMBDA_HANDSHAKE_ENDPOINT=none`: the export happens
-before the response, as before). Each round starts one container per variant in turn and sends
+before the response, as before); and this one exporting nothing (`OTEL_TRACES_EXPORTER=none`:
+the instrumentation's own cost). The local X-Ray and STS are one moto server: the collector's
+background exports to it slow its STS answers a little, which bare and "no export" never see. Each round starts one container per variant in turn and sends
 it one cold and ``--warm`` warm invocations back to back; rows as in image_cold_start.py (the
 invoke phase at the memory's share of a vCPU). Overheads: this variant's percentile minus the
 bare one's over all warm invocations, and the median over rounds of the per-round p50
@@ -50,12 +52,16 @@ from results_file import machine, write_results
 # Issue 18: over bare, in the image, for this commit with the handshake.
 GOALS = {"response_p50_ms": 0.3, "response_p99_ms": 1.0}
 NO_HANDSHAKE = {"OTEL_LAMBDA_HANDSHAKE_ENDPOINT": "none"}
+# The instrumentation alone: spans made, none exported (what the rest costs is the export).
+NO_EXPORT = {"OTEL_TRACES_EXPORTER": "none"}
 
 
 def label(name: str) -> str:
     kind, _, exporter = name.partition("-")
     if kind == "nohs":
         return f"{exporter} no handshake"
+    if kind == "noexp":
+        return f"{exporter} no export"
     return {"bare": "bare", "base": f"{exporter} base", "new": exporter}[kind]
 
 
@@ -90,6 +96,14 @@ def main() -> int:
             variants[f"nohs-{exporter}"] = dataclasses.replace(
                 new, name=f"nohs-{exporter}", kind="nohs", env=NO_HANDSHAKE
             )
+        first = exporters[0]
+        variants[f"noexp-{first}"] = dataclasses.replace(
+            variants[f"new-{first}"],
+            name=f"noexp-{first}",
+            kind="noexp",
+            env=NO_EXPORT,
+            traced=False,
+        )
         names = list(variants)
         event = event_bytes(variants[f"new-{exporters[0]}"])
         with Bench(variants, tmp) as bench:
