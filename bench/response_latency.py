@@ -15,8 +15,9 @@ Variants: bare (no OpenTelemetry), per exporter the previous commit and this one
 with the handshake switched off (`OTEL_LAMBDA_HANDSHAKE_ENDPOINT=none`: the export happens
 before the response, as before); and this one exporting nothing (`OTEL_TRACES_EXPORTER=none`:
 the instrumentation's own cost). The local X-Ray and STS are one moto server: the collector's
-background exports to it slow its STS answers a little, which bare and "no export" never see. Each round starts one container per variant in turn and sends
-it one cold and ``--warm`` warm invocations back to back; rows as in image_cold_start.py (the
+background exports to it slow its STS answers a little, which bare and "no export" never see.
+Each round starts one container per variant in turn and sends it one cold and ``--warm`` warm
+invocations back to back; rows as in image_cold_start.py (the
 invoke phase at the memory's share of a vCPU). Overheads: this variant's percentile minus the
 bare one's over all warm invocations, and the median over rounds of the per-round p50
 difference (rounds ran side by side, so drifting load cancels out). Every trace is read back.
