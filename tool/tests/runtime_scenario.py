@@ -25,6 +25,7 @@ WATCHED = (
     "requests",
     "concurrent.futures",
     "encodings.idna",
+    "opentelemetry.instrumentation._semconv",
 )
 
 
@@ -116,9 +117,27 @@ def main() -> int:
     conflicts = dependencies.conflicts(
         {"botocore": ("opentelemetry.instrumentation.botocore", "BotocoreInstrumentor")}
     )
+    # An instrumentation that uses the semantic-conventions helper (as the HTTP client ones
+    # do) imports the real one: the base instrumentor's instrument() initializes it.
+    from opentelemetry.instrumentation import _semconv
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+    class UsesSemconv(BaseInstrumentor):
+        def instrumentation_dependencies(self):
+            return []
+
+        def _instrument(self, **kwargs):
+            pass
+
+        def _uninstrument(self, **kwargs):
+            pass
+
+    UsesSemconv().instrument()
+    stability = _semconv._OpenTelemetrySemanticConventionStability
     print(
         json.dumps(
             {
+                "semconv_initialized_later": stability._initialized,
                 "loaded_at_init": loaded_at_init,
                 "packaging_version_lazy_at_init": lazy,
                 "conflicts_after": conflicts,

@@ -109,6 +109,28 @@ def test_init_loads_neither_protobuf_nor_packaging(fake: FakeExtension) -> None:
     assert found["loaded_at_init"] == []
     assert found["packaging_version_lazy_at_init"] is True
     assert found["conflicts_after"] == [[], []]
+    assert found["semconv_initialized_later"] is True
+
+
+def test_an_instrumentor_module_the_stand_ins_do_not_satisfy_loads_as_it_is() -> None:
+    """Should upstream's base instrumentor need more than the stand-ins offer, configure()
+    still works: that module is imported against the real ones."""
+    code = (
+        "import sys, types\n"
+        "from lambda_otel_xray.runtime import dependencies\n"
+        "dependencies._semconv_stand_in = lambda: types.ModuleType(dependencies.SEMCONV)\n"
+        "with dependencies.deferred():\n"
+        "    from opentelemetry.instrumentation.aws_lambda import AwsLambdaInstrumentor\n"
+        "import opentelemetry.instrumentation.instrumentor as i\n"
+        "assert i._OpenTelemetrySemanticConventionStability.__module__ == dependencies.SEMCONV\n"
+        "assert not getattr(sys.modules[dependencies.SEMCONV], '_otel_lambda_stand_in', False)\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 
 def test_the_resource_is_upstreams(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,9 +6,17 @@ every cold start (docs/decisions.md, decision 12), for a check `configure()` ski
 (`skip_dep_check=True`) because the Dockerfile runs it once instead (`python -m
 <package>.telemetry` -> `check`). `deferred()` lets the instrumentors import without it: while
 they load, a stand-in module takes that name; it loads the real one only if a check is asked
-for after all. `packaging.version` (its big regular expression compiled at import, ~2 ms),
-which the instrumentations' semantic-conventions helper uses only in a function none of ours
-calls at init, is loaded lazily (importlib's LazyLoader: on first attribute access).
+for after all.
+
+The base instrumentor module also imports the semantic-conventions helper
+(`opentelemetry.instrumentation._semconv`: a dozen attribute modules with their enums, and
+`packaging.version`; ~9 ms), only to call its `_initialize()` in `instrument()`. The aws-lambda
+and botocore instrumentations never use it; the HTTP client ones (requests, urllib3, httpx)
+import it themselves. So the instrumentor module is imported against a stand-in whose
+`_initialize()` reaches the real one once anything has loaded it, and the name is free again
+before any instrumentation is imported. Should a future instrumentor module need more of either
+module than the stand-ins offer, it is imported as it is (no saving, no failure).
+`packaging.version` itself is loaded lazily (importlib's LazyLoader: on first attribute access).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 NAME = "opentelemetry.instrumentation.dependencies"
+SEMCONV = "opentelemetry.instrumentation._semconv"
+INSTRUMENTOR = "opentelemetry.instrumentation.instrumentor"
 LAZY = ("packaging.version",)
 # (module, class) per library; "" for the aws-lambda instrumentation, which needs no library.
 Instrumentors = Mapping[str, tuple[str, str]]
@@ -86,21 +96,60 @@ def _lazy(name: str) -> None:
         setattr(sys.modules[parent], child, module)
 
 
+def _semconv_stand_in() -> types.ModuleType:
+    module = types.ModuleType(SEMCONV, "Stand-in while the base instrumentor module loads.")
+    module._otel_lambda_stand_in = True  # type: ignore[attr-defined]
+
+    class _OpenTelemetrySemanticConventionStability:
+        """What the base instrumentor calls in `instrument()`; the real class's state matters
+        only to instrumentations that load the real module, so it is initialized then."""
+
+        @classmethod
+        def _initialize(cls) -> None:
+            real = sys.modules.get(SEMCONV)
+            if real is not None and not getattr(real, "_otel_lambda_stand_in", False):
+                real._OpenTelemetrySemanticConventionStability._initialize()
+
+    module._OpenTelemetrySemanticConventionStability = _OpenTelemetrySemanticConventionStability  # type: ignore[attr-defined]
+    return module
+
+
+def _import_instrumentor(stand_ins: dict[str, types.ModuleType]) -> None:
+    """The base instrumentor module, against ``stand_ins``; as it is if they do not suffice."""
+    sys.modules.update(stand_ins)
+    try:
+        importlib.import_module(INSTRUMENTOR)
+    except ImportError:
+        for name in (*stand_ins, INSTRUMENTOR):
+            if name == INSTRUMENTOR or sys.modules.get(name) is stand_ins[name]:
+                sys.modules.pop(name, None)
+        importlib.import_module(INSTRUMENTOR)
+
+
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Import instrumentors inside this block without loading `packaging`. Afterwards the name
-    is free again, so anything importing it later gets the real module."""
+    """Import instrumentors inside this block without loading `packaging` or the
+    semantic-conventions helper at init. Afterwards the names are free again, so anything
+    importing them later gets the real modules."""
     for name in LAZY:
         _lazy(name)
-    if NAME in sys.modules:
-        yield
-        return
-    stand_in = _stand_in()
-    sys.modules[NAME] = stand_in
+    stand_ins: dict[str, types.ModuleType] = {}
+    if INSTRUMENTOR not in sys.modules:
+        if NAME not in sys.modules:
+            stand_ins[NAME] = _stand_in()
+        if SEMCONV not in sys.modules:
+            stand_ins[SEMCONV] = _semconv_stand_in()
+        _import_instrumentor(stand_ins)
+        # The instrumentations that use the helper import the real one.
+        if sys.modules.get(SEMCONV) is stand_ins.get(SEMCONV):
+            del sys.modules[SEMCONV]
+    elif NAME not in sys.modules:
+        stand_ins[NAME] = sys.modules[NAME] = _stand_in()
     try:
         yield
     finally:
-        if sys.modules.get(NAME) is stand_in:
+        stand_in = stand_ins.get(NAME)
+        if stand_in is not None and sys.modules.get(NAME) is stand_in:
             del sys.modules[NAME]
 
 
