@@ -5,9 +5,8 @@ Images (`build`):
 - `new`: this checkout, rendered and built with the service's own `make image` (its `make venv`
   installs the tool from a snapshot commit of this checkout);
 - `base`: the same at another revision (`--base`, default the previous commit), rendered from
-  a snapshot of that revision and built with *its* own `make venv` and `make image`, whatever
-  tooling the revision had (the only way to build a revision older than the tool: its
-  in-project layer build; `build_revision` is the one place that knows);
+  that revision (bench/revisions.py) and built with *its* service's own `make venv` and `make
+  image`, whatever tooling the revision had (before the tool: its in-project layer build);
 - `bare`: the same base image with the same work (the event, STS GetCallerIdentity, the log
   lines, the reply) and no OpenTelemetry: no layer, no extension, no exec wrapper.
 
@@ -167,8 +166,8 @@ class Variant:
 
 def build_revision(rev: str, dest: Path, answers: dict[str, Any], image: str) -> Path:
     """Render the template at ``rev`` and build its image the way that revision's own service
-    does (its `make venv`, then `make image`): the only path that builds any revision,
-    including those from before the tool existed (`python -m layerbuild` in the project)."""
+    does (its `make venv`, then `make image`), which builds any revision, including those from
+    before the tool existed (their Makefile ran the in-project `python -m layerbuild`)."""
     from localrun_checks import service_venv
     from render import render
     from revisions import template_at
