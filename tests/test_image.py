@@ -51,6 +51,8 @@ SLUG = "my-traced-service"  # the default answers' project_slug
 PACKAGE = "my_traced_service"
 HUNDRED = 100
 SAM_CLI = "aws-sam-cli==1.170.0"
+# What the function logs at init when its spans leave after each response (the flush handshake).
+HANDSHAKE_ON = "spans leave after each response (flush handshake"
 
 
 @dataclass(frozen=True)
@@ -368,10 +370,14 @@ HTTP_ROUTES = {"rest-api": "/greetings", "function-url": "/"}
 
 
 def assert_logs_carry_the_trace(report: dict[str, Any], stdout: str) -> list[str]:
-    """Every line the function wrote is JSON with level, message, request id and the
-    invocation's X-Ray trace id; `make local` prints them beside the trace tree."""
+    """Every line the function wrote during the invocation is JSON with level, message, request
+    id and the invocation's X-Ray trace id; `make local` prints them beside the trace tree. At
+    init (no request yet) it writes one line only: which way its spans leave."""
     [invocation] = report["invocations"]
-    logs = report["function_logs"]
+    init = [r for r in report["function_logs"] if not r.get("requestId")]
+    assert [r["message"] for r in init if HANDSHAKE_ON not in r["message"]] == [], init
+    assert len(init) == 1, init
+    logs = [r for r in report["function_logs"] if r.get("requestId")]
     assert logs, "the function wrote no JSON log line"
     for record in logs:
         assert record["level"] in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), record
@@ -673,9 +679,6 @@ def bursts(built, tmp_path_factory: pytest.TempPathFactory):
         return cache[exporter]
 
     return _burst
-
-
-HANDSHAKE_ON = "spans leave after each response (flush handshake"
 
 
 def assert_the_handshake_held(run: Run, invocations: int) -> None:
