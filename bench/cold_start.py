@@ -3,8 +3,9 @@
     .venv/bin/python bench/cold_start.py [--cold-repeat 5] [--warm 1000] [--base REV]
 
 Renders one service per exporter (Python 3.11, x86_64, the layer built by the post-copy hook)
-and runs it under the Lambda Runtime Interface Emulator through the project's own `localrun`
-(bubblewrap sandbox, local X-Ray and STS on 127.0.0.1; see template/localrun). Variants:
+and runs it under the Lambda Runtime Interface Emulator with the tool's sandbox runner
+(`lambda_otel_xray.local`, what `make local` uses without Docker: bubblewrap, local X-Ray and
+STS on 127.0.0.1). Variants:
 
 - bare: the same work (validate the event, STS GetCallerIdentity, reply) in a handler without
   OpenTelemetry, no layer (/opt empty), no exec wrapper;
@@ -12,7 +13,9 @@ and runs it under the Lambda Runtime Interface Emulator through the project's ow
   AWS_LAMBDA_EXEC_WRAPPER=/opt/otel-instrument, explicit instrumentors in telemetry.configure();
 - auto-instrument baseline: the bare handler instrumented the way upstream's Python layer does
   it, `opentelemetry-instrument` with entry-point auto-discovery behind an exec wrapper that
-  swaps _HANDLER for an otel_wrapper module, sending to this template's collector (awsxray).
+  swaps _HANDLER for an otel_wrapper module, sending to this template's collector (awsxray);
+  its /opt/python is the layer's packages plus the distro and the OTLP/HTTP exporter it loads
+  (the template's layer carries neither), installed for this run at the template's pins.
 
 With --base REV, the instrumented function of commit REV (rendered from `git archive REV`, its own
 layer) runs too, per exporter, in the same rotation: before and after in one run.
@@ -24,8 +27,8 @@ to round), whose first invocation is that round's cold sample and whose next --w
 invocations are warm samples. Collector peak RSS = VmHWM of /opt/extensions/collector at the end
 of the warm run. Writes bench/results/cold_start.json.
 
-The work runs in the rendered project's dev environment (its requirements-dev.txt, the venv
-`make venv` makes; cached in .cache/toolenvs): this script re-runs itself there with --worker.
+Every side runs under this checkout's tool (run with PYTHONPATH=tool/src); the base side's
+layer is that revision's own build (its post-copy hook).
 """
 
 from __future__ import annotations
@@ -39,7 +42,6 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -151,26 +153,46 @@ def init_duration_ms(log_path: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def worker(project: Path, warm: int, variants: list[str]) -> dict[str, Any]:
-    """Runs inside the project's dev venv, with the project's localrun importable."""
-    os.chdir(project)
-    sys.path.insert(0, str(project))
-    from localrun import project as answers  # type: ignore[import-not-found]
-    from localrun.run import run  # type: ignore[import-not-found]
-    from localrun.stage import stage  # type: ignore[import-not-found]
+def auto_instrument_packages(project: Path, target: Path) -> None:
+    """What upstream-style auto-instrumentation loads beyond the layer: the distro and the
+    OTLP/HTTP exporter, at the template's pins, for the sandbox's Python."""
+    import yaml
+    from lambda_otel_xray.layer import python_part
 
+    pins = {k: v["default"] for k, v in yaml.safe_load((ROOT / "pins.yml").read_text()).items()}
+    requirements = target.parent / "auto-requirements.txt"
+    requirements.write_text(
+        (project / "requirements-otel.txt").read_text()
+        + f"opentelemetry-distro=={pins['pin_otel_python_contrib']}\n"
+        + f"opentelemetry-exporter-otlp-proto-http=={pins['pin_otel_python']}\n"
+    )
+    shutil.rmtree(target, ignore_errors=True)
+    python_part.install(requirements, PYTHON_VERSION, "x86_64", target)
+
+
+def worker(project: Path, warm: int, variants: list[str]) -> dict[str, Any]:
+    """One new execution environment per variant with the tool's sandbox runner."""
+    from lambda_otel_xray.local.session import run
+    from lambda_otel_xray.local.stage import stage
+    from lambda_otel_xray.service import Service
+
+    service = Service.load(project)
     build = project / "build"
-    staged = stage(project, build, answers.CODE)
+    staged = stage(project, build, service.code)
     bench = build / "bench"
-    shutil.rmtree(bench, ignore_errors=True)
     bare_task = bench / "task-bare"
-    bare_task.mkdir(parents=True)
-    (bare_task / "bare_app.py").write_text(BARE_APP)
     auto_opt = bench / "opt-auto"
-    shutil.copytree(staged.opt, auto_opt, copy_function=os.link)  # hard links: no 50 MB copy
-    (auto_opt / "otel-auto-instrument").write_text(AUTO_WRAPPER)
-    (auto_opt / "otel-auto-instrument").chmod(0o755)
-    (auto_opt / "python" / "otel_wrapper.py").write_text(OTEL_WRAPPER)
+    if not (bench / ".ready").is_file():
+        shutil.rmtree(bench, ignore_errors=True)
+        bare_task.mkdir(parents=True)
+        (bare_task / "bare_app.py").write_text(BARE_APP)
+        shutil.copytree(staged.opt, auto_opt, copy_function=os.link)  # hard links: no copy
+        (auto_opt / "otel-auto-instrument").write_text(AUTO_WRAPPER)
+        (auto_opt / "otel-auto-instrument").chmod(0o755)
+        if "auto_instrument_baseline" in variants:
+            auto_instrument_packages(project, auto_opt / "python")
+        (auto_opt / "python" / "otel_wrapper.py").write_text(OTEL_WRAPPER)
+        (bench / ".ready").write_text("")
 
     event = (project / "events" / "sample.json").read_bytes()
     # The sandbox runner's own /opt, /var/task, handler and exec wrapper for the variants.
@@ -194,7 +216,9 @@ def worker(project: Path, warm: int, variants: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in variants:
         # One new execution environment: its first invocation is the cold sample, the rest warm.
-        result = run(project, build, [event], count=warm + 1, trace_wait_s=10.0, **setups[name])
+        result = run(
+            service, [event], runner="sandbox", count=warm + 1, trace_wait_s=10.0, **setups[name]
+        )
         assert result.invocations[0].status == 200, result.invocations[0]
         entry: dict[str, Any] = {
             "cold_start_ms": [result.cold_start_ms],
@@ -267,20 +291,6 @@ def render_projects(repo: Path, dest_root: Path) -> dict[str, Path]:
     return projects
 
 
-def dev_python(project: Path) -> Path:
-    from toolenv import tool_venv, venv_bin
-
-    reqs: list[str] = []
-    for line in (project / "requirements-dev.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("-r "):
-            included = (project / line[3:].strip()).read_text().splitlines()
-            reqs += [x.split("#", 1)[0].strip() for x in included if x.split("#", 1)[0].strip()]
-        elif line:
-            reqs.append(line)
-    return venv_bin(tool_venv("localrun-dev", sorted(set(reqs))), "python")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cold-repeat", type=int, default=5)
@@ -290,31 +300,28 @@ def main() -> int:
         help="also run the instrumented function of this commit (e.g. main), alternating with "
         "the working tree's, as base_instrumented_<exporter>",
     )
-    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--variants", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        data = worker(args.worker, args.warm, args.variants.split(","))
-        args.out.write_text(json.dumps(data))
-        return 0
+    from image_harness import check_tool
+
+    check_tool()
 
     if platform.machine() not in ("x86_64", "AMD64"):
         raise SystemExit("this benchmark renders x86_64 services; run it on an x86_64 machine")
     started = time.perf_counter()
-    tools = ROOT / ".cache" / "localrun-tools"
-    tools.mkdir(parents=True, exist_ok=True)
+    from localrun_checks import LOCALRUN_TOOLS
+
+    os.environ.setdefault("LOCALRUN_TOOLS_DIR", str(LOCALRUN_TOOLS))
     samples: dict[tuple[str, str, str], dict[str, Any]] = {}
     chunk = -(-args.warm // args.cold_repeat)  # warm invocations per environment
     with tempfile.TemporaryDirectory() as tmp:
-        from extension import resolve_base, template_at
-        from template_repo import snapshot
+        from revisions import resolve_base, template_at
 
-        sides = {"new": render_projects(snapshot(Path(tmp) / "template"), Path(tmp) / "new")}
+        sides = {
+            "new": render_projects(template_at(None, Path(tmp) / "template"), Path(tmp) / "new")
+        }
         if args.base:
             base_repo = template_at(resolve_base(args.base), Path(tmp) / "template-base")
             sides["base"] = render_projects(base_repo, Path(tmp) / "base")
-        python = dev_python(sides["new"]["awsxray"])
         plan = [("new", "awsxray", "bare"), ("new", "awsxray", "instrumented"),
                 ("new", "awsxray", "auto_instrument_baseline"),
                 ("new", "xray-otlp", "instrumented")]  # fmt: skip
@@ -326,19 +333,7 @@ def main() -> int:
         for rnd in range(args.cold_repeat):
             shift = rnd % len(plan)
             for side, exporter, variant in plan[shift:] + plan[:shift]:
-                part = Path(tmp) / f"{side}-{exporter}-{variant}.json"
-                proc = subprocess.run(
-                    [
-                        str(python), str(Path(__file__).resolve()),
-                        "--worker", str(sides[side][exporter]), "--out", str(part),
-                        "--variants", variant, "--warm", str(chunk),
-                    ],
-                    env={**os.environ, "LOCALRUN_TOOLS_DIR": str(tools)},
-                    timeout=3600,
-                )  # fmt: skip
-                if proc.returncode != 0:
-                    raise SystemExit(f"the {side} {exporter} {variant} worker failed")
-                data = json.loads(part.read_text())[variant]
+                data = worker(sides[side][exporter], chunk, [variant])[variant]
                 merge(samples.setdefault((side, exporter, variant), {}), data)
             print(f"[bench] round {rnd + 1}/{args.cold_repeat} done", file=sys.stderr)
     results: dict[str, dict[str, Any]] = {}
@@ -367,13 +362,14 @@ def main() -> int:
         }
 
     payload = {
-        "command": f"python bench/cold_start.py --cold-repeat {args.cold_repeat} "
+        "command": "PYTHONPATH=tool/src .venv/bin/python bench/cold_start.py "
+        f"--cold-repeat {args.cold_repeat} "
         f"--warm {args.warm}" + (f" --base {args.base}" if args.base else ""),
         "machine": machine(),
         "function": f"order-service, Python {PYTHON_VERSION}, x86_64, 512 MB (not enforced)",
         "method": (
             "Runtime Interface Emulator (built from its Go module) in a bubblewrap sandbox, "
-            "layer in /opt, moto for STS and X-Ray on 127.0.0.1, via the project's localrun. "
+            "layer in /opt, moto for STS and X-Ray on 127.0.0.1, via the tool's sandbox runner. "
             "No CPU or memory limit is applied (Lambda scales CPU with memory), so compare the "
             "variants with each other, not with Lambda's own numbers. Variants alternate: "
             "one new environment per variant per round, order rotated."

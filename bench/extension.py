@@ -8,9 +8,9 @@ Builds, for every component set the template renders (trace_exporter awsxray and
 collector extension twice: from the working tree ("new") and from a base commit ("base"; default:
 where this branch left main, or HEAD^ on main itself). Each side is rendered with tests/render.py
 from its own template sources (the base from `git archive REV`) and built by that side's own
-layer build (`python -m lambda_otel_xray layer` with that side's tool/src first on PYTHONPATH, so
-it compiles that side's tool/collector module; nice -n 10), so module and build-flag changes
-count too; the binary and config.yaml are taken out of its build/layer.zip.
+layer build (bench/revisions.py: this checkout's tool, or the base revision's own; nice -n 10),
+so build-flag changes count too; the binary and config.yaml are taken out of its
+build/layer.zip.
 
 Every trial starts one binary as Lambda would (no arguments, file name `collector`, the
 environment of a function) against in-process stand-ins on 127.0.0.1 (bench/extension_standins.py):
@@ -72,7 +72,8 @@ from extension_standins import ExportSink, ExtensionsAPI  # noqa: E402
 from otlp_payload import SPANS_PER_TRACE, trace_request  # noqa: E402
 from render import render  # noqa: E402
 from results_file import machine, write_results  # noqa: E402
-from template_repo import git, snapshot  # noqa: E402
+from revisions import layer_command, resolve_base, template_at  # noqa: E402
+from template_repo import git  # noqa: E402
 
 SETS = ("awsxray", "xray-otlp")
 SIDES = ("base", "new")
@@ -108,29 +109,6 @@ class Built:
 # ------------------------------------------------------------------------------ building
 
 
-def resolve_base(rev: str | None) -> str:
-    if rev is None:
-        head = git(ROOT, "rev-parse", "HEAD").strip()
-        fork = subprocess.run(
-            ["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        rev = fork if fork and fork != head else "HEAD^"
-    return git(ROOT, "rev-parse", "--verify", f"{rev}^{{commit}}").strip()
-
-
-def template_at(rev: str | None, dest: Path) -> Path:
-    """The template as a one-commit repository: the working tree (rev None) or commit rev."""
-    if rev is None:
-        return snapshot(dest)
-    dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", f"template at {rev}")
-    return dest
-
-
 def level9_zip_bytes(files: dict[str, Path]) -> int:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
@@ -149,15 +127,10 @@ def build(template: Path, component_set: str, side: str, work: Path, **answers_e
         render(template, project, answers)
     out = project / "build"
     started = time.perf_counter()
-    tool_src = template / "tool" / "src"
-    if not (tool_src / "lambda_otel_xray").is_dir():
-        raise SystemExit(f"{side} side has no tool/src/lambda_otel_xray: pick a base commit "
-                         "after the tool was wired in (issue 16)")  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(tool_src)}
+    command, env = layer_command(project, current=side == "new")
     result = subprocess.run(
-        ["nice", "-n", "10", sys.executable, "-m", "lambda_otel_xray", "layer", "--out", str(out),
-         "--cache", str(CACHE / "layer-cache")],
-        cwd=project, capture_output=True, text=True, timeout=3600, env=env,
+        ["nice", "-n", "10", *command, "--out", str(out), "--cache", str(CACHE / "layer-cache")],
+        cwd=project, env=env, capture_output=True, text=True, timeout=3600,
     )  # fmt: skip
     if result.returncode != 0:
         raise SystemExit(f"layer build of {component_set} ({side}) failed:\n{result.stderr}")
@@ -379,8 +352,8 @@ def main() -> int:
     sources = ("template", "bench", ":!bench/results")
     dirty = bool(git(ROOT, "status", "--porcelain", "--", *sources).strip())
     payload = {
-        "command": f"python bench/extension.py --runs {args.runs} --posts {args.posts}"
-        + (f" --base {args.base}" if args.base else ""),
+        "command": "PYTHONPATH=tool/src .venv/bin/python bench/extension.py "
+        f"--runs {args.runs} --posts {args.posts}" + (f" --base {args.base}" if args.base else ""),
         "machine": machine(),
         "base": f"{base[:12]} (base side)",
         "new": f"working tree at {head}{' with uncommitted changes' if dirty else ''} (new side)",

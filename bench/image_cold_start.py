@@ -1,29 +1,24 @@
-"""Cold start and warm latency of the container image, bare vs instrumented, side by side.
+"""Cold start of the container image: bare, the previous commit and this one, side by side.
 
-    .venv/bin/python bench/image_cold_start.py [--cold-repeat 10] [--warm 300] [--cpus A,B]
+    PYTHONPATH=tool/src .venv/bin/python bench/image_cold_start.py [--pairs 20] \
+        [--rows unthrottled,128,512,1769] [--base REV]
 
-Renders one service per exporter (the default answers: Python 3.13, x86_64; the layer built by
-the post-copy hook), builds each image with the service's own `make image`, plus a bare image:
-the same base, the same work (the event, STS GetCallerIdentity, the log lines, the reply)
-without OpenTelemetry, no layer, no exec wrapper (bench/cold_start.py's bare handler). All
-three share one base image, the stand-in of `public.ecr.aws/lambda/python:3.13` the image tests
-build (tests/lambda_base.py), since the real one cannot be pulled here.
+Renders one service per exporter (default answers otherwise: Python 3.13, x86_64) at this
+checkout and at ``--base`` (default: the previous commit), builds each with its own `make
+image`, plus a bare image (bench/image_harness.py says how, and how the runs are made). Each
+repetition starts a new container of every variant in turn (the order rotating), so load on
+this shared machine spreads over all of them; overheads are the median of the paired
+differences (each instrumented run minus the bare run of the same repetition).
 
-Each variant runs through the service's own Docker runner (`localrun`, as `make local` does):
-a new container per cold start, in a private network namespace with the local X-Ray and STS.
-Repetitions alternate the variants (bare, awsxray, xray-otlp, bare, ...) so load on this noisy
-machine spreads over all of them. `--cpus` adds rows with the function's container limited to
-that many CPUs (`docker run --cpus`): Lambda gives 128 MB about 1/14 of a vCPU (0.072) and
-512 MB about 0.29 (CPU scales with memory; 1,769 MB = one vCPU).
+- cold start: `docker run` of the function's container to its first response (Docker's
+  container start is in every variant alike), the time the CPU model's gate held the runtime
+  left out;
+- init: RIE's INIT REPORT (extensions and runtime init, unthrottled in the model);
+- first response: RIE's INVOKE RTDONE of the first invocation (at the row's CPU share).
 
-- cold start: `docker run` of the function's container to its first response (includes
-  Docker's container start, the same for every variant);
-- init: RIE's INIT REPORT (extensions and runtime init, as Lambda bills it);
-- warm: the invocations after the first, back to back, measured in the namespace.
-
-Overheads are given two ways: the difference of the medians, and the median of the paired
-differences (each repetition's instrumented run minus the bare run beside it), which drift in
-the machine's load over the run does not bias.
+Rows: `unthrottled` (no CPU limit) and one per memory size: init unthrottled, then the
+invoke phase at the memory's share of one vCPU (1,769 MB = 1 vCPU; `docker update --cpus`),
+the container's memory limited to the size (`--memory`, as the tool's runner always does).
 
 Writes bench/results/image_cold_start.json.
 """
@@ -31,248 +26,127 @@ Writes bench/results/image_cold_start.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from image_harness import (
+    EXPORTERS,
+    UNTHROTTLED,
+    Bench,
+    build,
+    check_tool,
+    cpu_pressure,
+    cpus_for,
+    event_bytes,
+    git_rev,
+    log,
+    paired_median,
+    remove_images,
+    summary,
+    workdir,
+)
+from results_file import machine, write_results
 
-from cold_start import BARE_APP, init_duration_ms, percentile  # noqa: E402  (the same bare handler)
-from results_file import machine, write_results  # noqa: E402
-
-EXPORTERS = ("awsxray", "xray-otlp")
-PYTHON = "3.13"
-ARCHITECTURE = "x86_64"
-# Lambda's CPU share: one vCPU at 1,769 MB, proportional below.
-LAMBDA_MB_PER_VCPU = 1769
-
-BARE_DOCKERFILE = f"""FROM public.ecr.aws/lambda/python:{PYTHON}
-COPY bare_app.py ${{LAMBDA_TASK_ROOT}}/
-CMD ["bare_app.lambda_handler"]
-"""
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    return {
-        "median": round(statistics.median(values), 1),
-        "p90": round(percentile(values, 90), 1),
-        "min": round(min(values), 1),
-        "max": round(max(values), 1),
-        "runs": [round(v, 1) for v in values],
-    }
+GOAL_MS = 60.0
+STRETCH_MS = 40.0
 
 
-# --------------------------------------------------------------------------------- runs
+def label(name: str) -> str:
+    """Variant names as the charts colour them: 'base-awsxray' -> 'awsxray base'."""
+    kind, _, exporter = name.partition("-")
+    return {"bare": "bare", "base": f"{exporter} base", "new": exporter}[kind]
 
 
-def invoke(
-    project: Path,
-    python: Path,
-    image: str,
-    report: Path,
-    count: int,
-    cpus: float | None,
-    bare: bool,
-) -> dict[str, Any]:
-    """One run of the service's own `python -m localrun invoke --runner docker` (make local)."""
-    from localrun_checks import LOCALRUN_TOOLS
-
-    cmd = [str(python), "-m", "localrun", "invoke", "--runner", "docker", "--image", image]
-    cmd += ["--event", "events/sample.json", "--count", str(count), "--report", str(report)]
-    cmd += ["--trace-wait", "10"]
-    if cpus:
-        cmd += ["--cpus", f"{cpus:g}"]
-    if bare:
-        cmd += ["--expect-no-traces"]
-    proc = subprocess.run(
-        cmd,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        env={**os.environ, "LOCALRUN_TOOLS_DIR": str(LOCALRUN_TOOLS)},
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"{image}: localrun failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    data = json.loads(report.read_text())
-    statuses = {json.loads(i["body"])["statusCode"] for i in data["invocations"]}
-    if statuses != {200}:
-        raise SystemExit(f"{image}: the function answered {statuses}")
-    return data
-
-
-def measure(
-    projects: dict[str, Path],
-    python: Path,
-    images: dict[str, str],
-    cold: int,
-    warm: int,
-    cpus: float | None,
-    tmp: Path,
-) -> dict[str, Any]:
-    """``cold`` new containers per variant, alternating, then one warm run per variant."""
-    colds: dict[str, list[float]] = {v: [] for v in images}
-    # None when RIE printed no INIT REPORT; kept, so repetition i stays at index i.
-    inits: dict[str, list[float | None]] = {v: [] for v in images}
-    for repetition in range(cold):
-        for variant, image in images.items():
-            report = tmp / f"{variant}-{cpus}-{repetition}.json"
-            data = invoke(projects[variant], python, image, report, 1, cpus, variant == "bare")
-            colds[variant].append(data["cold_start_ms"])
-            init = init_duration_ms(data["log"])
-            inits[variant].append(init)
-            print(
-                f"[bench] cpus={cpus} {variant} #{repetition + 1}: cold "
-                f"{data['cold_start_ms']:.0f} ms, init {init} ms",
-                file=sys.stderr,
-                flush=True,
-            )
-    out: dict[str, Any] = {}
-    for variant, image in images.items():
-        reported = [v for v in inits[variant] if v is not None]
-        report = tmp / f"{variant}-{cpus}-warm.json"
-        data = invoke(projects[variant], python, image, report, warm + 1, cpus, variant == "bare")
-        latencies = [i["latency_ms"] for i in data["invocations"][1:]]
-        out[variant] = {
-            "cold_start_ms": summary(colds[variant]),
-            "init_duration_ms": summary(reported) if reported else None,
-            "warm_ms": {
-                "p50": round(percentile(latencies, 50), 3),
-                "p99": round(percentile(latencies, 99), 3),
-                "mean": round(statistics.fmean(latencies), 3),
-                "invocations": len(latencies),
-            },
-            "traces_read_back": f"{len(data['traces'])}/{len(data['invocations'])}",
-            "collector_peak_rss_mib": round((data["collector"]["peak_rss_kb"] or 0) / 1024, 1),
-        }
-        if variant != "bare":
-            out[variant]["paired_minus_bare_ms"] = {
-                "cold_start": paired_median(colds[variant], colds["bare"]),
-                "init_duration": paired_median(inits[variant], inits["bare"]),
-            }
-    return out
-
-
-def paired_median(ours: Sequence[float | None], bare: Sequence[float | None]) -> float | None:
-    """Median of (ours - bare) per repetition: the two ran back to back, so load that drifts
-    over the run cancels out of each difference (None: RIE printed no INIT REPORT)."""
-    deltas = [a - b for a, b in zip(ours, bare, strict=True) if a is not None and b is not None]
-    return round(statistics.median(deltas), 1) if deltas else None
-
-
-# -------------------------------------------------------------------------------- driver
-
-
-def build_images(tmp: Path) -> tuple[dict[str, Path], dict[str, str], dict[str, int], Path]:
-    from lambda_base import base_image
-    from localrun_checks import dev_python
-    from render import render
-    from template_repo import snapshot
-
-    repo = snapshot(tmp / "template")
-    projects: dict[str, Path] = {}
-    for exporter in EXPORTERS:
-        dest = tmp / exporter / "svc"
-        answers = {"trace_exporter": exporter, "python_version": PYTHON}
-        with contextlib.redirect_stdout(io.StringIO()):
-            render(repo, dest, answers, skip_tasks=False)  # the hook builds build/layer.zip
-        projects[exporter] = dest
-    python = dev_python(projects["awsxray"])
-    images = {"bare": "bench-bare:latest", **{e: f"bench-{e}:latest" for e in EXPORTERS}}
-    bare = tmp / "bare"
-    bare.mkdir()
-    (bare / "bare_app.py").write_text(BARE_APP)
-    (bare / "Dockerfile").write_text(BARE_DOCKERFILE)
-    with base_image(PYTHON, ARCHITECTURE):
-        subprocess.run(["docker", "build", "-q", "-t", images["bare"], str(bare)], check=True)
-        for exporter in EXPORTERS:
-            venv = python.parent.parent
-            (venv / ".installed").touch()
-            name = images[exporter].split(":")[0]
-            subprocess.run(
-                ["make", "--no-print-directory", "image", f"VENV={venv}", f"IMAGE={name}"],
-                cwd=projects[exporter],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-    sizes = {
-        v: int(
-            subprocess.run(
-                ["docker", "image", "inspect", "--format", "{{.Size}}", image],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        for v, image in images.items()
-    }
-    # The bare variant runs through the awsxray project's localrun (its image has no layer).
-    return {"bare": projects["awsxray"], **projects}, images, sizes, python
+def row_label(row: str) -> str:
+    return UNTHROTTLED if row == UNTHROTTLED else f"{row} MB ({cpus_for(row):g} vCPU)"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cold-repeat", type=int, default=10)
-    parser.add_argument("--warm", type=int, default=300)
-    parser.add_argument(
-        "--cpus",
-        default=f"{128 / LAMBDA_MB_PER_VCPU:.4f},{512 / LAMBDA_MB_PER_VCPU:.4f}",
-        help="comma-separated CPU limits for extra rows ('' for none)",
-    )
+    parser.add_argument("--pairs", type=int, default=20, help="cold starts per variant and row")
+    parser.add_argument("--rows", default=f"{UNTHROTTLED},128,512,1769")
+    parser.add_argument("--base", default="HEAD~1", help="the revision to compare with")
+    parser.add_argument("--exporters", default=",".join(EXPORTERS))
     args = parser.parse_args()
-
+    check_tool()
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    exporters = [e.strip() for e in args.exporters.split(",") if e.strip()]
+    base = git_rev(args.base)
     started = time.perf_counter()
-    rows: dict[str, Any] = {}
-    limits: list[float | None] = [None] + [float(c) for c in args.cpus.split(",") if c]
-    with tempfile.TemporaryDirectory() as tmp:
-        projects, images, sizes, python = build_images(Path(tmp))
-        for cpus in limits:
-            # Fewer warm invocations under a CPU limit: each takes ten times as long.
-            warm = args.warm if cpus is None else max(30, args.warm // 10)
-            label = "unlimited" if cpus is None else f"{cpus:g} CPUs"
-            rows[label] = measure(projects, python, images, args.cold_repeat, warm, cpus, Path(tmp))
-        subprocess.run(["docker", "image", "rm", *images.values()], capture_output=True)
+    loads = [cpu_pressure()]
+    results: dict[str, dict[str, dict[str, list[Any]]]] = {}
+    with workdir() as tmp:
+        variants = build(tmp, base=base, exporters=exporters)
+        names = list(variants)
+        event = event_bytes(variants[names[1]])
+        with Bench(variants, tmp) as bench:
+            for row in rows:
+                per: dict[str, dict[str, list[Any]]] = {
+                    n: {"cold": [], "init": [], "first": [], "traces": [], "load": []}
+                    for n in names
+                }
+                for rep in range(args.pairs):
+                    order = names[rep % len(names) :] + names[: rep % len(names)]
+                    for name in order:
+                        run = bench.run(name, row, event=event)
+                        per[name]["cold"].append(run.cold_start_ms)
+                        per[name]["init"].append(run.init_ms)
+                        per[name]["first"].append(run.invocations[0]["response_ms"])
+                        per[name]["traces"].append((run.traces_found, run.traces_expected))
+                        per[name]["load"].append(run.load)
+                        log(
+                            f"{row} #{rep + 1} {name}: cold {run.cold_start_ms:.0f} ms, init "
+                            f"{run.init_ms} ms, first response {run.invocations[0]['response_ms']}"
+                            f" ms; {run.load}"
+                        )
+                results[row] = per
+                loads.append(cpu_pressure())
+        remove_images(variants)
 
-    def overhead(row: dict[str, Any], variant: str) -> dict[str, float | None]:
-        bare, ours = row["bare"], row[variant]
-
-        def diff(key: str) -> float | None:
-            if ours[key] is None or bare[key] is None:
-                return None
-            return round(ours[key]["median"] - bare[key]["median"], 1)
-
-        return {
-            "cold_start_ms": diff("cold_start_ms"),
-            "cold_start_ms_paired": ours["paired_minus_bare_ms"]["cold_start"],
-            "init_duration_ms": diff("init_duration_ms"),
-            "init_duration_ms_paired": ours["paired_minus_bare_ms"]["init_duration"],
-            "warm_p50_ms": round(ours["warm_ms"]["p50"] - bare["warm_ms"]["p50"], 3),
-            "warm_p99_ms": round(ours["warm_ms"]["p99"] - bare["warm_ms"]["p99"], 3),
+    rows_out: dict[str, Any] = {}
+    overheads: dict[str, Any] = {}
+    for row, per in results.items():
+        out: dict[str, Any] = {}
+        bare = per["bare"]
+        for name, values in per.items():
+            found = sum(f for f, _ in values["traces"])
+            expected = sum(e for _, e in values["traces"])
+            entry: dict[str, Any] = {
+                "cold_start_ms": summary(values["cold"]),
+                "init_duration_ms": summary([v for v in values["init"] if v is not None]),
+                "first_response_ms": summary([v for v in values["first"] if v is not None]),
+                "traces_read_back": f"{found}/{expected}" if expected else "n/a (bare)",
+            }
+            if name != "bare":
+                entry["paired_minus_bare_ms"] = {
+                    "cold_start": paired_median(values["cold"], bare["cold"]),
+                    "init_duration": paired_median(values["init"], bare["init"]),
+                    "first_response": paired_median(values["first"], bare["first"]),
+                }
+            out[label(name)] = entry
+        rows_out[row_label(row)] = out
+        overheads[row_label(row)] = {
+            f"{label(name)}.cold_start_ms_paired": out[label(name)]["paired_minus_bare_ms"][
+                "cold_start"
+            ]
+            for name in per
+            if name != "bare"
         }
-
     payload = {
-        "command": f"python bench/image_cold_start.py --cold-repeat {args.cold_repeat} "
-        f"--warm {args.warm} --cpus '{args.cpus}'",
+        "command": "PYTHONPATH=tool/src .venv/bin/python bench/image_cold_start.py "
+        f"--pairs {args.pairs} --rows {args.rows} --base {args.base}",
         "machine": machine(),
-        "function": f"my-traced-service, Python {PYTHON}, {ARCHITECTURE}, 512 MB (docker --memory)",
+        "base": f"{base} ({args.base})",
+        "function": "my-traced-service (default answers), Python 3.13, x86_64, trigger rest-api",
         "base_image": "stand-in of public.ecr.aws/lambda/python:3.13 (Debian trixie, "
         "tests/lambda_base.py)",
+        "cpu_pressure": " | ".join(loads),
         "method": __doc__.split("\n\n", 2)[2].split("\n\nWrites")[0],
-        "image_size_mb": {v: round(s / 1e6, 1) for v, s in sizes.items()},
-        "rows": rows,
-        "instrumented_minus_bare": {
-            label: {e: overhead(row, e) for e in EXPORTERS} for label, row in rows.items()
-        },
+        "image_size_mb": {label(n): v.size_mb for n, v in variants.items()},
+        "goals": {f"{e}.cold_start_ms_paired": GOAL_MS for e in exporters},
+        "stretch_goal_ms": STRETCH_MS,
+        "instrumented_minus_bare": overheads,
+        "rows": rows_out,
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     write_results("image_cold_start", payload)

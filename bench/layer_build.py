@@ -1,8 +1,10 @@
 """Layer build benchmark: cold build (empty Go module + build caches, empty layer cache),
-cached rebuild, collector binary sizes (minimal per exporter vs the all-components default
-build of the same sources) and layer.zip size per architecture.
+cached rebuild, the collector binary per exporter and architecture, and layer.zip's size.
 
-    .venv/bin/python bench/layer_build.py            # ~5-10 min on 2 cores (downloads modules)
+    PYTHONPATH=tool/src .venv/bin/python bench/layer_build.py   # ~5-10 min on 2 cores
+
+The build is the tool's (`python -m lambda_otel_xray layer`, what `make layer` runs) in a
+service rendered from this checkout.
 
 Writes bench/results/layer_build.json. All figures come from one run, side by side.
 """
@@ -46,7 +48,8 @@ def main() -> int:
             "GOMODCACHE": str(tmp / "gomodcache"),
             "GOFLAGS": "-modcacherw",
         }
-        build = [sys.executable, "-m", "layerbuild"]
+        env["PYTHONPATH"] = str(ROOT / "tool" / "src")
+        build = [sys.executable, "-m", "lambda_otel_xray", "layer"]
         projects = {}
         for exporter in ("awsxray", "xray-otlp"):
             projects[exporter] = render(
@@ -64,26 +67,7 @@ def main() -> int:
         arm64 = json.loads((awsxray / "build" / "layer-manifest.json").read_text())
         sizes["minimal_awsxray_arm64"] = arm64["collector"]["binary_bytes"]
 
-        default_binary = tmp / "collector-default"
-        # The layer build's own flags (and its non-component tags), without component tags.
-        flags = json.loads(
-            subprocess.run(
-                [sys.executable, "-c", "import json; from layerbuild.collector import "
-                 "build_flags; print(json.dumps(build_flags([])))"],
-                cwd=awsxray, capture_output=True, text=True, check=True,
-            ).stdout
-        )  # fmt: skip
-        subprocess.run(
-            ["go", "build", *flags, "-o", str(default_binary), "."],
-            cwd=awsxray / "collector",
-            env={**env, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"},
-            check=True,
-        )
-        sizes["all_components_default_amd64"] = default_binary.stat().st_size
         results["collector_binary_bytes"] = sizes
-        results["minimal_vs_default_ratio"] = round(
-            sizes["minimal_awsxray_amd64"] / sizes["all_components_default_amd64"], 3
-        )
 
         zips: dict[str, int] = {}
         zips["awsxray_arm64"] = arm64["layer"]["size_bytes"]
@@ -97,14 +81,13 @@ def main() -> int:
         results["layer_zip_bytes"] = zips
 
     payload = {
-        "command": "python bench/layer_build.py",
+        "command": "PYTHONPATH=tool/src .venv/bin/python bench/layer_build.py",
         "machine": machine(),
-        "goals": {"cached_rebuild_s": 5.0, "minimal_vs_default_ratio": 0.5},
+        "goals": {"cached_rebuild_s": 5.0},
         "notes": (
             "cold = empty GOCACHE, GOMODCACHE and layer cache (modules downloaded through the Go "
-            "module proxy). The default build is this template's collector built without "
-            "lambdacomponents.custom (every component it ships); upstream opentelemetry-lambda's "
-            "default build cannot be fetched on this machine (the module proxy refuses it)."
+            "module proxy). The collector holds exactly the components of the service's "
+            "collector/components.go (one exporter each)."
         ),
         "results": results,
     }

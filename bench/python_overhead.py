@@ -15,7 +15,7 @@ commit beside the working tree, all in one alternating run:
   what /opt/python holds in Lambda, and the function's environment is what that side's
   layer/otel-instrument exports (run as `otel-instrument env`), with PYTHONPATH pointing at the
   unpacked layer instead of /opt/python;
-- the runtime's Python is a venv with localrun's stand-in runtime packages (awslambdaric, boto3
+- the runtime's Python is a venv with the tool's stand-in runtime packages (awslambdaric, boto3
   at the versions the Lambda base image carries), byte-compiled as the real image is;
 - every sample is a new process (bench/handler_worker.py): boto3 imported first (every handler,
   bare or not, loads it), then the handler module imported under the clock, which for the
@@ -53,16 +53,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from cold_start import BARE_APP, PYTHON_VERSION  # noqa: E402
-from extension import (  # noqa: E402
-    Built,
-    build,
-    extension_env,
-    resolve_base,
-    template_at,
-    trial_config,
-)
+from extension import Built, build, extension_env, trial_config  # noqa: E402
 from extension_standins import ExportSink, ExtensionsAPI, STSStandIn  # noqa: E402
 from results_file import machine, write_results  # noqa: E402
+from revisions import resolve_base, template_at  # noqa: E402
 from toolenv import tool_venv, venv_bin  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "handler_worker.py"
@@ -72,13 +66,11 @@ SIDES = ("base", "new")
 GOALS = {"cold_overhead_ms": 60.0, "warm_p50_overhead_ms": 1.0, "warm_p99_overhead_ms": 3.0}
 
 
-def runtime_python(project: Path) -> Path:
-    """A venv with the packages localrun gives its stand-in of the Lambda runtime."""
-    sys.path.insert(0, str(project))
-    try:
-        from localrun.tools import RUNTIME_REQUIREMENTS  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(project))
+def runtime_python() -> Path:
+    """A venv with the packages the tool's sandbox runner gives its stand-in of the Lambda
+    runtime (awslambdaric, boto3 at the base image's versions)."""
+    from lambda_otel_xray.local.runtime_layout import RUNTIME_REQUIREMENTS
+
     return venv_bin(tool_venv("handler-runtime", list(RUNTIME_REQUIREMENTS)), "python")
 
 
@@ -103,7 +95,8 @@ def function_env(built: Built, layer: Path, otlp_port: int, sts: STSStandIn, hom
         "_HANDLER": "app.lambda_handler",
         "LAMBDA_TASK_ROOT": str(built.project),
     }
-    wrapper = built.project / "layer" / "otel-instrument"
+    # The side's own exec wrapper, from its layer.zip (next to python/).
+    wrapper = layer.parent / "otel-instrument"
     out = subprocess.run(
         ["sh", str(wrapper), "env"], env=base, capture_output=True, text=True, check=True
     ).stdout
@@ -187,6 +180,9 @@ def main() -> int:
     parser.add_argument("--invocations", type=int, default=200)
     parser.add_argument("--base", help="base commit (default: the fork point from main)")
     args = parser.parse_args()
+    from image_harness import check_tool
+
+    check_tool()
     base = resolve_base(args.base)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-python-") as tmp_name:
@@ -206,7 +202,7 @@ def main() -> int:
             layers[side] = tmp / f"opt-{side}"
             with zipfile.ZipFile(built.project / "build" / "layer.zip") as zf:
                 zf.extractall(layers[side])
-        python = runtime_python(builds["new"].project)
+        python = runtime_python()
         bare_task = tmp / "task-bare"
         bare_task.mkdir()
         (bare_task / "bare_app.py").write_text(BARE_APP)
@@ -258,7 +254,8 @@ def main() -> int:
         }
 
     payload = {
-        "command": f"python bench/python_overhead.py --rounds {args.rounds} "
+        "command": "PYTHONPATH=tool/src .venv/bin/python bench/python_overhead.py "
+        f"--rounds {args.rounds} "
         f"--invocations {args.invocations}" + (f" --base {args.base}" if args.base else ""),
         "machine": machine(),
         "base": f"{base[:12]} (base side)",

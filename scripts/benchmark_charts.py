@@ -130,6 +130,14 @@ def _short(commit: Any) -> str:
     return match.group(0)[:7] if match else ""
 
 
+def _tick(name: str) -> str:
+    """A variant's name on two lines where the axis is crowded: 'awsxray base' ->
+    'awsxray\nbase'."""
+    for word in (" base", " no handshake", " no export"):
+        name = name.replace(word, "\n" + word.strip())
+    return name
+
+
 def _words(key: str) -> str:
     """'layer_zip_bytes: awsxray_x86_64' -> 'layer zip bytes: awsxray x86_64'."""
     return key.replace("x86_64", "x86\0").replace("_", " ").replace("x86\0", "x86_64")
@@ -285,12 +293,13 @@ def sandbox_charts(payload: dict[str, Any]) -> list[Chart]:
 
 # -------------------------------------------------------------- cold start, container image
 def _row_title(row: str) -> str:
-    """'0.0724 CPUs' -> '0.0724 CPUs (the share of 128 MB)'."""
+    """'0.0724 CPUs' -> '0.0724 CPUs (the share of 128 MB)'; rows named by memory size
+    ('512 MB (0.2894 vCPU)') stay as they are."""
     match = re.fullmatch(r"([\d.]+) CPUs?", row)
     if match:
         megabytes = float(match.group(1)) * LAMBDA_MB_PER_VCPU
         return f"{row} \u2248 {megabytes:.0f} MB"
-    return "no CPU limit" if row == "unlimited" else row
+    return "no CPU limit" if row in ("unlimited", "unthrottled") else row
 
 
 def image_charts(payload: dict[str, Any]) -> list[Chart]:
@@ -301,23 +310,70 @@ def image_charts(payload: dict[str, Any]) -> list[Chart]:
     charts: list[Chart] = []
     cold_rows = [r for r, v in rows.items() if any(_runs(e, "cold_start_ms") for e in v.values())]
     if cold_rows:
+        columns = 2 if len(cold_rows) > 2 else len(cold_rows)
+        lines = -(-len(cold_rows) // columns)
 
         def draw_cold(figure: Figure) -> None:
-            axes = figure.subplots(1, len(cold_rows), squeeze=False)[0]
-            for ax, row in zip(axes, cold_rows, strict=True):
+            axes = figure.subplots(lines, columns, squeeze=False).flatten()
+            for ax, row in zip(axes, cold_rows, strict=False):
                 groups = [
-                    (name, _runs(entry, "cold_start_ms"), _colour(name))
+                    (_tick(name), _runs(entry, "cold_start_ms"), _colour(name))
                     for name, entry in rows[row].items()
                     if _runs(entry, "cold_start_ms")
                 ]
                 _runs_panel(ax, groups, _row_title(row), "ms")
+                ax.tick_params(axis="x", labelsize=7)
+            for ax in axes[len(cold_rows) :]:
+                ax.set_visible(False)
 
         charts.append(
             Chart(
                 "image-cold-start.svg",
                 "Cold start of the container image per variant and CPU share (memory size): "
                 "each run as a dot, the median as a bar",
-                _svg(draw_cold, (10, 3.6)),
+                _svg(draw_cold, (10, 3.4 * lines)),
+            )
+        )
+    overheads = payload.get("instrumented_minus_bare")
+    goals = payload.get("goals") if isinstance(payload.get("goals"), dict) else {}
+    if (
+        isinstance(overheads, dict)
+        and overheads
+        and all(isinstance(v, dict) for v in overheads.values())
+    ):
+        variants = list(dict.fromkeys(k for v in overheads.values() for k in v))
+
+        def draw_overhead(figure: Figure) -> None:
+            ax = figure.subplots()
+            width = 0.8 / max(1, len(variants))
+            for v, key in enumerate(variants):
+                name = key.removesuffix(".cold_start_ms_paired")
+                for r, row in enumerate(overheads):
+                    value = _number(overheads[row].get(key))
+                    if value is None:
+                        continue
+                    x = r - 0.4 + width * (v + 0.5)
+                    ax.bar(x, value, width * 0.9, color=_colour(name),
+                           label=name if r == 0 else None)  # fmt: skip
+                    ax.annotate(_fmt(value), (x, max(value, 0)), xytext=(0, 2),
+                                textcoords="offset points", ha="center", fontsize=6.5)  # fmt: skip
+            limits = {_number(g) for k, g in goals.items() if k.endswith("cold_start_ms_paired")}
+            for limit in sorted(x for x in limits if x is not None):
+                ax.axhline(limit, color="#c62828", ls="--", lw=0.9)
+                ax.annotate(f"goal {_fmt(limit)} ms", (len(overheads) - 0.5, limit),
+                            fontsize=7, color="#c62828", ha="right", va="bottom")  # fmt: skip
+            ax.set_xticks(range(len(overheads)), [_row_title(r) for r in overheads])
+            ax.set_title("Cold start overhead over bare (median of paired differences)")
+            ax.set_ylabel("ms")
+            ax.legend(fontsize=7, ncols=len(variants), loc="upper left")
+            ax.set_ylim(min(0, ax.get_ylim()[0]), ax.get_ylim()[1] * 1.2)
+
+        charts.append(
+            Chart(
+                "image-cold-start-overhead.svg",
+                "Cold start overhead of the image over the bare one per memory size: this "
+                "commit and the previous one per exporter, the goal dashed",
+                _svg(draw_overhead, (10, 3.6)),
             )
         )
     warm_rows = [
@@ -344,6 +400,97 @@ def image_charts(payload: dict[str, Any]) -> list[Chart]:
             )
         )
     return charts
+
+
+# ------------------------------------------------------ response latency, billed duration
+def response_latency_charts(payload: dict[str, Any]) -> list[Chart]:
+    rows = payload.get("rows")
+    if not isinstance(rows, dict) or not rows:
+        return []
+    rows = {r: v for r, v in rows.items() if isinstance(v, dict)}
+    metrics = (("warm_ms", "response"), ("billed_ms", "billed duration"))
+    panels = [
+        (row, metric, title)
+        for row in rows
+        for metric, title in metrics
+        if any(_warm_stats(e.get(metric)) for e in rows[row].values())
+    ]
+    if not panels:
+        return []
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots(len(rows), len(metrics), squeeze=False)
+        for r, row in enumerate(rows):
+            for m, (metric, title) in enumerate(metrics):
+                ax = axes[r][m]
+                groups = [
+                    (_tick(name), stats, _colour(name))
+                    for name, entry in rows[row].items()
+                    if (stats := {k: v for k, v in _warm_stats(entry.get(metric)).items()})
+                ]
+                _percentile_panel(ax, groups, f"{title}, {_row_title(row)}", "ms")
+                ax.tick_params(axis="x", labelsize=6.5)
+
+    return [
+        Chart(
+            "response-latency.svg",
+            "Warm invocations of the image per variant: the response (the runtime posted it) "
+            "and the billed duration (runtime and extension back in /next), p50 to p99",
+            _svg(draw, (10, 3.2 * len(rows))),
+        )
+    ]
+
+
+# ------------------------------------------------------------------------ memory, 128 MB
+def memory_run_charts(payload: dict[str, Any]) -> list[Chart]:
+    rows = payload.get("rows")
+    if not isinstance(rows, dict) or not rows:
+        return []
+    rows = {r: v for r, v in rows.items() if isinstance(v, dict)}
+    parts = (
+        ("function_peak_rss_mib", "function"),
+        ("extension_peak_rss_mib", "extension"),
+        ("container_peak_mib", "container"),
+    )
+    if not any(_number(e.get(k)) for v in rows.values() for e in v.values() for k, _ in parts):
+        return []
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots(1, len(rows), squeeze=False)[0]
+        for ax, (row, entries) in zip(axes, rows.items(), strict=True):
+            names = list(entries)
+            width = 0.8 / len(parts)
+            for p, (key, label) in enumerate(parts):
+                for i, name in enumerate(names):
+                    value = _number(entries[name].get(key))
+                    if value is None:
+                        continue
+                    x = i - 0.4 + width * (p + 0.5)
+                    shade = {"function": 1.0, "extension": 0.6, "container": 0.3}[label]
+                    first = label not in ax.get_legend_handles_labels()[1]
+                    ax.bar(x, value, width * 0.9, color=_colour(name), alpha=shade,
+                           label=label if first else None)  # fmt: skip
+                    ax.annotate(_fmt(value), (x, value), xytext=(0, 2),
+                                textcoords="offset points", ha="center", fontsize=6)  # fmt: skip
+            limit = re.match(r"(\d+) MB", row)
+            if limit:
+                megabytes = float(limit.group(1)) * 1e6 / 2**20
+                ax.axhline(megabytes, color="#c62828", ls="--", lw=0.9)
+                ax.annotate(f"limit {_fmt(megabytes)} MiB", (len(names) - 0.5, megabytes),
+                            fontsize=6.5, color="#c62828", ha="right", va="bottom")  # fmt: skip
+            ax.set_xticks(range(len(names)), [_tick(n) for n in names], fontsize=7)
+            ax.set_title(f"Peak memory, {row}")
+            ax.set_ylabel("MiB")
+            ax.legend(fontsize=6.5, loc="upper left")
+
+    return [
+        Chart(
+            "memory-run.svg",
+            "Peak memory of the function (runtime process), the collector extension and the "
+            "whole container after 1,000 invocations, per memory size and variant",
+            _svg(draw, (10, 3.6)),
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------ extension

@@ -54,14 +54,14 @@ EXPECTED = (
         key="layer_build",
         title="Layer build: time and size",
         what=(
-            "`python -m layerbuild`: build time with empty caches and cached, the collector "
-            "binary's size per exporter against a build with every component, and the size of "
-            "build/layer.zip."
+            "`lambda-otel-xray layer` (what `make layer` runs): build time with empty caches "
+            "and cached, the collector binary's size per exporter and architecture, and the "
+            "size of build/layer.zip."
         ),
         patterns=("layer*.json",),
         script="bench/layer_build.py",
         manual=(
-            "cd <service> && make venv && .venv/bin/python -m layerbuild --force "
+            "cd <service> && make venv && .venv/bin/lambda-otel-xray layer --force "
             "&& cat build/layer-manifest.json   # timings_s, layer.size_bytes, "
             "layer.unpacked_bytes, collector.binary_bytes"
         ),
@@ -97,15 +97,46 @@ EXPECTED = (
         title="Cold start in the container image",
         what=(
             "The image as Lambda runs it (the Docker runner of `make local`): a new container "
-            "per cold start, bare image vs the template's image per exporter, same base image, "
-            "alternating; warm p50/p99; rows with the function's container limited to the CPU "
-            "share Lambda gives 128 MB and 512 MB (`docker run --cpus`)."
+            "per cold start, the bare image, the previous commit's and this one's per exporter, "
+            "same base image, alternating; rows per memory size (init unthrottled, the invoke "
+            "phase at the memory's share of a vCPU) and one without any CPU limit."
         ),
         patterns=("image_cold_start*.json",),
         script="bench/image_cold_start.py",
         manual=(
             "cd <service> && make local LOCAL_ARGS='--count 20 --report build/local-report.json'"
             "   # cold_start_ms, latency; add --cpus 0.0724 for 128 MB's CPU share"
+        ),
+    ),
+    Expected(
+        key="response_latency",
+        title="Response latency and billed duration",
+        what=(
+            "Warm invocations of the image: the response (invoke \u2192 the runtime posted "
+            "it, when Lambda answers the caller) and the billed duration (invoke \u2192 the "
+            "runtime and every extension back in /next), bare, the previous commit, this one "
+            "with and without the flush handshake, per exporter, alternating containers."
+        ),
+        patterns=("response_latency*.json",),
+        script="bench/response_latency.py",
+        manual=(
+            "cd <service> && make local LOCAL_ARGS='--count 100 --report build/local-report.json'"
+            " && grep -E 'RTDONE|REPORT' build/local/rie.log"
+        ),
+    ),
+    Expected(
+        key="memory_run",
+        title="The smallest function: 128 MB",
+        what=(
+            "A service rendered with memory_size=128 runs 1,000 invocations in the image under "
+            "`docker run --memory 128m` (and 512m), at the memory's CPU share: OOM kills, "
+            "traces read back, the peak memory of the function and of the extension apart."
+        ),
+        patterns=("memory_run*.json",),
+        script="bench/memory_run.py",
+        manual=(
+            "copier copy --trust --defaults -d memory_size=128 --vcs-ref HEAD . /tmp/svc && "
+            "cd /tmp/svc && make local LOCAL_ARGS='--count 1000'"
         ),
     ),
     Expected(
@@ -119,7 +150,7 @@ EXPECTED = (
         patterns=("cold*start*.json", "coldstart*.json"),
         script="bench/cold_start.py",
         manual=(
-            "cd <service> && make layer && .venv/bin/python -m localrun invoke "
+            "cd <service> && make layer && .venv/bin/lambda-otel-xray local --runner sandbox "
             "--event events/sample.json --count 20 --report build/local-report.json"
             "   # cold_start_ms, latency, collector.peak_rss_kb"
         ),
@@ -194,6 +225,10 @@ def charts_for(expected: Expected | None, payload: dict[str, Any]) -> list[Any]:
         return charts.image_charts(payload)
     if expected.key == "layer_build":
         return charts.layer_build_charts(payload)
+    if expected.key == "response_latency":
+        return charts.response_latency_charts(payload)
+    if expected.key == "memory_run":
+        return charts.memory_run_charts(payload)
     if expected.key == "python_overhead":
         return charts.python_overhead_charts(payload)
     if expected.key == "extension":
@@ -437,7 +472,7 @@ def render_missing(expected: Expected) -> list[str]:
             "Measure it (writes `bench/results/`):",
             "",
             "```bash",
-            f".venv/bin/python {expected.script}",
+            f"PYTHONPATH=tool/src .venv/bin/python {expected.script}",
             "```",
             "",
         ]

@@ -233,6 +233,77 @@ def fault_run(
     return Run(0, "", "", report, _log(project), time.monotonic() - start, raw)
 
 
+def check_fault_run(
+    run: Run,
+    healthy: Run,
+    *,
+    fault: str,
+    exporter: str,
+    slug: str,
+    package: str,
+    fault_invocations: int,
+    recovered_invocations: int,
+    p50_tolerance_ms: float,
+    rss_limit_mib: float,
+    rss_growth_limit_mib: float,
+) -> dict[str, Any]:
+    """What `fault_run` with an X-Ray that refuses, fails or hangs must show, whatever the
+    runner: every invocation answers as when healthy, the fault really happened, warm latency
+    stays near the ``healthy`` run's, the collector's memory stays bounded, and once X-Ray
+    recovers new traces arrive whole. Returns the figures worth recording."""
+    normal = payload(healthy.invocations()[0])
+    faulty = run.invocations(fault)
+    assert len(faulty) == fault_invocations
+    for invocation in run.invocations():
+        assert invocation["status"] == 200
+        assert payload(invocation) == normal
+
+    # The fault really happened.
+    requests = run.report["front_requests"]
+    during = [r for r in requests if r["mode"] == fault]
+    if fault == "refuse":
+        assert during == []
+        assert "connection refused" in run.log.lower()
+    elif fault == "500":
+        assert during and all(r["status"] == 500 for r in during)
+    else:
+        # Held for 10 s (then 504), so most are still unanswered when the run ends.
+        assert during and all(r["status"] in (None, 504) for r in during)
+
+    # Warm latency stays where the healthy run's is.
+    healthy_p50 = percentile(healthy.warm_latencies("healthy"), 50)
+    fault_warm = run.warm_latencies(fault)
+    fault_p50, fault_max = percentile(fault_warm, 50), max(fault_warm)
+    assert fault_p50 <= healthy_p50 + p50_tolerance_ms, (fault_p50, healthy_p50)
+    assert fault_max < 1000, f"an invocation took {fault_max:.0f} ms during the fault"
+
+    # The collector's memory stays bounded.
+    rss = max(s["VmRSS"] for s in run.report["collector"]["memory_samples"]) / 1024
+    healthy_peak = healthy.report["collector"]["peak_rss_kb"] / 1024
+    assert rss < rss_limit_mib
+    assert rss < healthy_peak + rss_growth_limit_mib
+
+    # Once the endpoint recovers, new traces arrive (whole and valid).
+    recovered = run.invocations("recovered")
+    assert len(recovered) == recovered_invocations
+    assert run.report["missing_trace_ids"] == []
+    traces = run.traces()
+    for invocation in recovered:
+        assert invocation["trace_id"] in traces
+        assert_handler_trace(traces[invocation["trace_id"]], invocation, slug, package)
+    if exporter == "xray-otlp":
+        assert_sigv4(run)
+    arrived_from_fault = sum(1 for i in faulty if i["trace_id"] in traces)
+    return {
+        "warm_p50_ms": round(fault_p50, 2),
+        "healthy_warm_p50_ms": round(healthy_p50, 2),
+        "warm_max_ms": round(fault_max, 1),
+        "collector_rss_max_mib": round(rss, 1),
+        "recovered_traces": f"{recovered_invocations}/{recovered_invocations}",
+        "fault_phase_traces_delivered_later": f"{arrived_from_fault}/{fault_invocations}",
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]

@@ -62,9 +62,11 @@ def parse_structured(path: Path) -> object:
 
 def project_test_venv(project: Path) -> Path:
     """A venv for the project's unit tests, from its own requirements (cached by their
-    content). The tool's pin is left out: the unit tests do not use it, and it names the
-    template snapshot of this session (the tests that build and run a service install it the
-    way `make venv` does: localrun_checks.service_venv)."""
+    content). The tool's pin is left out: it names the template snapshot of this session, so
+    every session would build new venvs (the tests that build and run a service install it the
+    way `make venv` does: localrun_checks.service_venv). What the unit tests use of the tool,
+    the function's `lambda_otel_xray.runtime` (standard library and the SDK, as the layer ships
+    it), comes from this checkout's tool/src instead: run_project_tests."""
     lines: list[str] = []
     for name in ("requirements-otel.txt", "requirements-dev.txt", "requirements.txt"):
         for line in (project / name).read_text().splitlines():
@@ -78,9 +80,20 @@ def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.Completed
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
+TOOL_SOURCES = Path(__file__).resolve().parent.parent / "tool" / "src"
+
+
 def run_project_tests(project: Path) -> subprocess.CompletedProcess[str]:
     python = venv_bin(project_test_venv(project), "python")
-    return run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    env = {**os.environ, "PYTHONPATH": str(TOOL_SOURCES)}
+    return subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}

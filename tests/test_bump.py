@@ -355,3 +355,26 @@ def test_command_line_rejects_a_bad_version_before_any_lookup(
     err = capsys.readouterr().err
     assert "v0.N.P" in err and "nothing was written" in err
     assert (tmp_path / "pins.yml").read_text() == PINS
+
+
+def test_the_test_groups_opentelemetry_pins_are_the_layers() -> None:
+    """The runtime's unit tests (tool/tests) run against the SDK a service's layer carries: the
+    test group in pyproject.toml pins the same versions as pins.yml. After a bump, update both
+    (pip install --group test)."""
+    import tomllib
+
+    pins = bump.read_pins((ROOT / "pins.yml").read_text())
+    wanted = {
+        "opentelemetry-api": pins["pin_otel_python"],
+        "opentelemetry-sdk": pins["pin_otel_python"],
+        "opentelemetry-proto": pins["pin_otel_python"],
+        "opentelemetry-exporter-otlp-proto-common": pins["pin_otel_python"],
+        "opentelemetry-instrumentation": pins["pin_otel_python_contrib"],
+        "opentelemetry-instrumentation-aws-lambda": pins["pin_otel_python_contrib"],
+        "opentelemetry-instrumentation-botocore": pins["pin_otel_python_contrib"],
+        "opentelemetry-propagator-aws-xray": pins["pin_otel_propagator_aws_xray"],
+        "opentelemetry-sdk-extension-aws": pins["pin_otel_sdk_extension_aws"],
+    }
+    group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["test"]
+    pinned = dict(r.split("==") for r in group if r.startswith("opentelemetry-"))
+    assert pinned == wanted

@@ -35,6 +35,7 @@ from localrun_checks import (
     assert_otlp_spans,
     assert_sigv4,
     assert_xray_document,
+    check_fault_run,
     fault_run,
     make,
     measured,
@@ -251,61 +252,20 @@ def test_xray_faults_never_reach_the_function(
         trace_wait_s=60,
     )
 
-    # Every invocation answers normally, during the fault and after.
-    normal = payload(healthy.invocations()[0])
-    faulty = run.invocations(fault)
-    assert len(faulty) == FAULT_INVOCATIONS
-    for invocation in run.invocations():
-        assert invocation["status"] == 200
-        assert payload(invocation) == normal
-
-    # The fault really happened.
-    requests = run.report["front_requests"]
-    during = [r for r in requests if r["mode"] == fault]
-    if fault == "refuse":
-        assert during == []
-        assert "connection refused" in run.log.lower()
-    elif fault == "500":
-        assert during and all(r["status"] == 500 for r in during)
-    else:
-        # Held for 10 s (then 504), so most are still unanswered when the run ends.
-        assert during and all(r["status"] in (None, 504) for r in during)
-
-    # Warm latency stays where the healthy run's is.
-    healthy_p50 = percentile(healthy.warm_latencies("healthy"), 50)
-    fault_warm = run.warm_latencies(fault)
-    fault_p50, fault_max = percentile(fault_warm, 50), max(fault_warm)
-    assert fault_p50 <= healthy_p50 + P50_TOLERANCE_MS, (fault_p50, healthy_p50)
-    assert fault_max < 1000, f"an invocation took {fault_max:.0f} ms during the fault"
-
-    # The collector's memory stays bounded.
-    rss = max(s["VmRSS"] for s in run.report["collector"]["memory_samples"]) / 1024
-    healthy_peak = healthy.report["collector"]["peak_rss_kb"] / 1024
-    assert rss < RSS_LIMIT_MIB
-    assert rss < healthy_peak + RSS_GROWTH_LIMIT_MIB
-
-    # Once the endpoint recovers, new traces arrive (whole and valid).
-    recovered = run.invocations("recovered")
-    assert len(recovered) == RECOVERED_INVOCATIONS
-    assert run.report["missing_trace_ids"] == []
-    traces = run.traces()
-    for invocation in recovered:
-        assert invocation["trace_id"] in traces
-        assert_handler_trace(traces[invocation["trace_id"]], invocation, SLUG, PACKAGE)
-    if exporter == "xray-otlp":
-        assert_sigv4(run)
-    arrived_from_fault = sum(1 for i in faulty if i["trace_id"] in traces)
-    measured(
-        f"{exporter} fault={fault}",
-        {
-            "warm_p50_ms": round(fault_p50, 2),
-            "healthy_warm_p50_ms": round(healthy_p50, 2),
-            "warm_max_ms": round(fault_max, 1),
-            "collector_rss_max_mib": round(rss, 1),
-            "recovered_traces": f"{RECOVERED_INVOCATIONS}/{RECOVERED_INVOCATIONS}",
-            "fault_phase_traces_delivered_later": f"{arrived_from_fault}/{FAULT_INVOCATIONS}",
-        },
+    figures = check_fault_run(
+        run,
+        healthy,
+        fault=fault,
+        exporter=exporter,
+        slug=SLUG,
+        package=PACKAGE,
+        fault_invocations=FAULT_INVOCATIONS,
+        recovered_invocations=RECOVERED_INVOCATIONS,
+        p50_tolerance_ms=P50_TOLERANCE_MS,
+        rss_limit_mib=RSS_LIMIT_MIB,
+        rss_growth_limit_mib=RSS_GROWTH_LIMIT_MIB,
     )
+    measured(f"{exporter} fault={fault}", figures)
 
 
 # ------------------------------------------------------------- (c2) the region at run time

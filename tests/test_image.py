@@ -9,7 +9,10 @@ pulled here, so a stand-in with its layout takes that name while a case builds (
 
 Cases: the default answers (Python 3.13, x86_64, SAM, awsxray); 3.13 on arm64 (under qemu);
 the xray-otlp exporter; and each other Python a Debian suite ships (3.11, 3.14). Python 3.10 and
-3.12 have no Debian suite: they keep the render and lint checks (test_render.py).
+3.12 have no Debian suite: they keep the render and lint checks (test_render.py). Per exporter,
+in the image: 500 invocations then SHUTDOWN keep every trace, and an X-Ray that refuses, fails
+or hangs never reaches the function; the smallest memory size (128 MB) and the default run 1,000
+invocations under their memory limit.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from localrun_checks import (
     assert_otlp_spans,
     assert_sigv4,
     assert_xray_document,
+    check_fault_run,
+    fault_run,
     make,
     measured,
     payload,
@@ -46,6 +51,8 @@ SLUG = "my-traced-service"  # the default answers' project_slug
 PACKAGE = "my_traced_service"
 HUNDRED = 100
 SAM_CLI = "aws-sam-cli==1.170.0"
+# What the function logs at init when its spans leave after each response (the flush handshake).
+HANDSHAKE_ON = "spans leave after each response (flush handshake"
 
 
 @dataclass(frozen=True)
@@ -365,10 +372,14 @@ HTTP_ROUTES = {"rest-api": "/greetings", "function-url": "/"}
 
 
 def assert_logs_carry_the_trace(report: dict[str, Any], stdout: str) -> list[str]:
-    """Every line the function wrote is JSON with level, message, request id and the
-    invocation's X-Ray trace id; `make local` prints them beside the trace tree."""
+    """Every line the function wrote during the invocation is JSON with level, message, request
+    id and the invocation's X-Ray trace id; `make local` prints them beside the trace tree. At
+    init (no request yet) it writes one line only: which way its spans leave."""
     [invocation] = report["invocations"]
-    logs = report["function_logs"]
+    init = [r for r in report["function_logs"] if not r.get("requestId")]
+    assert [r["message"] for r in init if HANDSHAKE_ON not in r["message"]] == [], init
+    assert len(init) == 1, init
+    logs = [r for r in report["function_logs"] if r.get("requestId")]
     assert logs, "the function wrote no JSON log line"
     for record in logs:
         assert record["level"] in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), record
@@ -634,3 +645,158 @@ def test_entrypoint_hands_over_to_a_given_runtime_api(built) -> None:
     assert "(rapid)" not in output, output  # no RIE was started
     # The runtime interface client itself started, at once, and found nothing at the given API.
     assert "LAMBDA_RUNTIME Failed to get next invocation" in output, output
+
+
+# ----------------------------------------------- zero loss, faults and memory in the image
+
+# The exporters' image cases (the default answers use awsxray).
+BY_EXPORTER = {"awsxray": BY_ID["default"], "xray-otlp": BY_ID["xray-otlp"]}
+BURST = 500
+FAULT_INVOCATIONS = 30
+RECOVERED_INVOCATIONS = 5
+P50_TOLERANCE_MS = 25.0
+RSS_LIMIT_MIB = 128
+RSS_GROWTH_LIMIT_MIB = 32
+# Lambda's smallest size (the form accepts it) and the default, as the tool's runner enforces
+# them (`docker run --memory`).
+MEMORY_CASES = {128: ImageCase("memory-128", {"memory_size": 128}), 512: BY_ID["default"]}
+MEMORY_INVOCATIONS = 1000
+
+
+@pytest.fixture(scope="session")
+def bursts(built, tmp_path_factory: pytest.TempPathFactory):
+    """`lambda-otel-xray local --count 500` per exporter, once per session."""
+    cache: dict[str, Run] = {}
+
+    def _burst(exporter: str) -> Run:
+        if exporter not in cache:
+            case = BY_EXPORTER[exporter]
+            b = built(case)
+            cache[exporter] = tool(
+                b.project,
+                tmp_path_factory.mktemp(f"burst-{exporter}"),
+                "local", "--runner", "docker", "--image", case.image,
+                "--event", "events/sample.json", "--count", str(BURST),
+                timeout=1800,
+            )  # fmt: skip
+        return cache[exporter]
+
+    return _burst
+
+
+def assert_the_handshake_held(run: Run, invocations: int) -> None:
+    """The function took part in the flush handshake (it says so at init), and the extension
+    gave up waiting for an invocation's spans (it logs each time its deadline fires) for at
+    most 1% of them: a machine this loaded can stall one, but not the protocol."""
+    messages = [r["message"] for r in run.report["function_logs"]]
+    assert any(HANDSHAKE_ON in m for m in messages), messages[:5]
+    fired = run.log.count("no done for request")
+    assert fired <= invocations // 100, f"{fired} of {invocations} invocations: {run.log[-2000:]}"
+
+
+@pytest.mark.parametrize("exporter", list(BY_EXPORTER))
+def test_burst_then_shutdown_loses_nothing(exporter: str, bursts) -> None:
+    """500 invocations back to back, then `docker stop` (SHUTDOWN): 500 traces, each whole."""
+    run = bursts(exporter)
+    assert run.returncode == 0, run.output
+    invocations = run.invocations()
+    assert len(invocations) == BURST
+    assert all(i["status"] == 200 and payload(i)["statusCode"] == 200 for i in invocations)
+    traces = run.traces()
+    expected = {i["trace_id"] for i in invocations}
+    assert set(traces) == expected, f"{len(expected - set(traces))} traces lost"
+    by_id = {i["trace_id"]: i for i in invocations}
+    for trace_id, docs in traces.items():
+        assert_handler_trace(docs, by_id[trace_id], SLUG, PACKAGE)
+    for trace in run.report["traces"]:
+        for raw in trace["documents"]:
+            assert_xray_document(raw)
+    assert run.report["rie_exit_code"] == 0
+    assert run.report["killed_after_timeout"] == []
+    assert "[collector] SHUTDOWN" in run.log
+    assert_the_handshake_held(run, BURST)
+    if exporter == "xray-otlp":
+        assert len(run.report["otlp"]["spans"]) == 3 * BURST
+        assert_sigv4(run)
+    warm = run.warm_latencies("healthy")
+    measured(f"image {exporter} burst: invocations / traces", f"{BURST} / {len(traces)}")
+    measured(
+        f"image {exporter} burst: warm p50/p99 ms (caller; RIE answers after the extension)",
+        (round(percentile(warm, 50), 2), round(percentile(warm, 99), 2)),
+    )
+
+
+@pytest.mark.parametrize("fault", ["refuse", "500", "hang"])
+@pytest.mark.parametrize("exporter", list(BY_EXPORTER))
+def test_xray_faults_never_reach_the_function(exporter: str, fault: str, built, bursts) -> None:
+    """The image's collector exporting into an X-Ray that refuses, fails or hangs (the fault
+    harness of tests/faults.py on the Docker runner): the function answers as when healthy,
+    and traces flow again once X-Ray recovers."""
+    healthy = bursts(exporter)
+    assert healthy.returncode == 0, healthy.output
+    case = BY_EXPORTER[exporter]
+    project = built(case).project
+    run = fault_run(
+        project,
+        runner="docker",
+        image=case.image,
+        events=[(project / "events" / "sample.json").read_bytes()],
+        count=FAULT_INVOCATIONS,
+        recover=RECOVERED_INVOCATIONS,
+        fault=fault,
+        trace_wait_s=60,
+    )
+    figures = check_fault_run(
+        run,
+        healthy,
+        fault=fault,
+        exporter=exporter,
+        slug=SLUG,
+        package=PACKAGE,
+        fault_invocations=FAULT_INVOCATIONS,
+        recovered_invocations=RECOVERED_INVOCATIONS,
+        p50_tolerance_ms=P50_TOLERANCE_MS,
+        rss_limit_mib=RSS_LIMIT_MIB,
+        rss_growth_limit_mib=RSS_GROWTH_LIMIT_MIB,
+    )
+    # The function hands its spans to the local collector, never to X-Ray: its handshake
+    # holds whatever X-Ray does.
+    assert_the_handshake_held(run, FAULT_INVOCATIONS + RECOVERED_INVOCATIONS)
+    measured(f"image {exporter} fault={fault}", figures)
+
+
+@pytest.mark.parametrize("memory", list(MEMORY_CASES))
+def test_the_smallest_function_runs_clean(memory: int, built, tmp_path: Path) -> None:
+    """A service rendered with memory_size=128 (and the default 512) runs 1,000 invocations
+    under `docker run --memory` of that size: no OOM kill, no lost trace; the function's and
+    the extension's peak memory are recorded apart."""
+    case = MEMORY_CASES[memory]
+    b = built(case)
+    run = tool(
+        b.project,
+        tmp_path,
+        "local", "--runner", "docker", "--image", case.image,
+        "--event", "events/sample.json", "--count", str(MEMORY_INVOCATIONS),
+        timeout=3600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.output
+    invocations = run.invocations()
+    assert len(invocations) == MEMORY_INVOCATIONS
+    assert all(i["status"] == 200 and payload(i)["statusCode"] == 200 for i in invocations)
+    assert run.report["killed_after_timeout"] == [], run.report["killed_after_timeout"]
+    assert run.report["missing_trace_ids"] == []
+    assert len(run.report["traces"]) == MEMORY_INVOCATIONS
+    assert_the_handshake_held(run, MEMORY_INVOCATIONS)
+    function = run.report["function_memory"]
+    extension_kb = run.report["collector"]["peak_rss_kb"]
+    assert function["peak_rss_kb"] and extension_kb and function["container_peak_kb"]
+    assert function["container_peak_kb"] < memory * 1024
+    assert f"of the function's {memory} MB" in run.stdout  # `make local` says it too
+    measured(
+        f"image memory_size={memory}: peak MiB function / extension / container",
+        (
+            round(function["peak_rss_kb"] / 1024, 1),
+            round(extension_kb / 1024, 1),
+            round(function["container_peak_kb"] / 1024, 1),
+        ),
+    )

@@ -71,3 +71,35 @@ def test_tree_key_follows_content_and_skips_what_is_excluded(tmp_path: Path) -> 
     assert same == before
     (tmp_path / "m" / "a.go").write_text("package a // changed\n")
     assert tree_key(tmp_path / "m", exclude=("testdata",), skip_suffixes=("_test.go",)) != before
+
+
+def test_the_layer_ships_the_runtime_and_no_other_tool_code() -> None:
+    """python/lambda_otel_xray/ in the layer: the function's side of tracing only (its
+    imports are the standard library and the SDK), none of the build or local-run code."""
+    import ast
+
+    from lambda_otel_xray.layer.build import runtime_entries
+
+    entries = runtime_entries()
+    names = sorted(entries)
+    assert "python/lambda_otel_xray/__init__.py" in names
+    assert "python/lambda_otel_xray/runtime/tracing.py" in names
+    assert all(
+        n == "python/lambda_otel_xray/__init__.py"
+        or n.startswith("python/lambda_otel_xray/runtime/")
+        for n in names
+    )
+    for name, path in entries.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                top = node.module.split(".")[0]
+            elif isinstance(node, ast.Import):
+                top = node.names[0].name.split(".")[0]
+            else:
+                continue
+            # What the layer holds besides the standard library: the SDK, and (for the image
+            # build's version check only) the instrumentations' own packaging.
+            assert top not in {"lambda_otel_xray", "yaml", "boto3", "botocore", "moto"}, (
+                name,
+                top,
+            )

@@ -197,6 +197,18 @@ def cmd_local(service: Service, args: argparse.Namespace) -> int:
             f"RIE exit {result.stopped.exit_code} after SIGTERM "
             f"({result.stopped.shutdown_ms:.0f} ms)"
         )
+    if result.function_peak_kb:
+        container = (
+            f"; the container {result.container_peak_kb / 1024:.1f} MiB"
+            if result.container_peak_kb
+            else ""
+        )
+        print(
+            f"function (runtime) peak RSS {result.function_peak_kb / 1024:.1f} MiB{container}, "
+            f"of the function's {service.memory_mb} MB"
+        )
+    for killed in result.stopped.killed:
+        print(f"lambda-otel-xray: the function's environment was killed: {killed}")
     auth = result.stand_ins.get("otlp", {}).get("auth", [])
     if auth:
         failed = [a for a in auth if not a["ok"]]

@@ -27,6 +27,10 @@ EXTENSION_NAME = "collector"
 WRAPPER_NAME = "otel-instrument"
 # The exec wrapper the image sets as AWS_LAMBDA_EXEC_WRAPPER (shipped with this package).
 WRAPPER = Path(__file__).with_name(WRAPPER_NAME)
+# The function's side of tracing (lambda_otel_xray.runtime: standard library and the SDK),
+# shipped into the layer's python/ beside the SDK; the service's telemetry.py imports it.
+PACKAGE = Path(__file__).resolve().parent.parent
+RUNTIME = PACKAGE / "runtime"
 # Bump when the build's output format changes, so old caches are not reused.
 FORMAT = "2"
 # Not compiled into the binary: the config is validated and zipped, the README is prose.
@@ -80,7 +84,18 @@ def layer_key(service: Service, module: Path, architecture: str, python_version:
         service.otel_requirements,
         WRAPPER,
         tree_key(Path(__file__).parent, exclude=("__pycache__",)),
+        tree_key(RUNTIME, exclude=("__pycache__",)),
+        PACKAGE / "__init__.py",
     )
+
+
+def runtime_entries() -> dict[str, Path]:
+    """The layer's python/lambda_otel_xray/: the package's __init__ and runtime/ only (none of
+    the tool's build or local-run code, which needs packages the layer does not carry)."""
+    entries = {"python/lambda_otel_xray/__init__.py": PACKAGE / "__init__.py"}
+    for path in sorted(RUNTIME.glob("*.py")):
+        entries[f"python/lambda_otel_xray/runtime/{path.name}"] = path
+    return entries
 
 
 def up_to_date(out_dir: Path, wanted: str) -> bool:
@@ -189,6 +204,7 @@ def build_layer(service: Service, options: Options) -> dict[str, Any]:
             WRAPPER_NAME: WRAPPER,
         }
         package.add_tree(entries, python_dir / "python", "python")
+        entries.update(runtime_entries())
         options.out_dir.mkdir(parents=True, exist_ok=True)
         staged = Path(tempfile.mkstemp(prefix=".layer-", suffix=".zip.tmp", dir=options.out_dir)[1])
         try:

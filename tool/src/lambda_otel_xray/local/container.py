@@ -45,15 +45,29 @@ EMULATION_SLOWDOWN = 10
 PACKAGE_DIR = Path(lambda_otel_xray.__file__).resolve().parent
 # Where the agent container and the function container find what the tool mounts.
 MOUNT = "/localrun"
+# Run inside the function's container: VmRSS/VmHWM (kB) of the collector extension and of the
+# runtime (the Python process), and the container's own peak (its memory cgroup, v1 or v2).
 MEMORY_SCRIPT = """
-import os
+import json, os
+out = {}
 for pid in os.listdir("/proc"):
+    if not pid.isdigit() or int(pid) == os.getpid():
+        continue
     try:
-        if pid.isdigit() and open(f"/proc/{pid}/comm").read().strip() == "collector":
-            print(open(f"/proc/{pid}/status").read())
-            break
+        comm = open(f"/proc/{pid}/comm").read().strip()
+        role = {"collector": "extension"}.get(comm, "function" if comm.startswith("python") else "")
+        if role and role not in out:
+            status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
+            out[role] = {k: int(status[k].split()[0]) for k in ("VmRSS", "VmHWM") if k in status}
     except OSError:
         pass
+for path in ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes", "/sys/fs/cgroup/memory.peak"):
+    try:
+        out["container_peak_kb"] = int(open(path).read()) // 1024
+        break
+    except (OSError, ValueError):
+        pass
+print(json.dumps(out))
 """
 
 
@@ -292,17 +306,17 @@ class DockerFunction:
             return None
         return f"the function's container exited ({code or 'gone'})"
 
-    def extension_memory(self) -> dict[str, int]:
-        """VmRSS and VmHWM of the collector extension, in kB (read inside the container)."""
+    def memory(self) -> dict[str, Any]:
+        """VmRSS and VmHWM in kB of the collector extension ("extension") and of the runtime
+        ("function"), and the container's peak ("container_peak_kb"), read inside it."""
         if self.container_id is None:
             return {}
         proc = docker("exec", self.container_id, "python3", "-c", MEMORY_SCRIPT, check=False)
-        out = {}
-        for line in proc.stdout.splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-        return out
+        try:
+            found = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def stop(self, timeout: float = 15.0) -> Stopped:
         """`docker stop`: SIGTERM to RIE, which sends SHUTDOWN to the extensions and waits for

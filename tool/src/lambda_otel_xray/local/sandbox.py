@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import ToolError
 from ..service import Service
@@ -244,9 +245,19 @@ class SandboxFunction:
                 return pid
         return None
 
-    def extension_memory(self, name: str = "collector") -> dict[str, int]:
-        pid = self.find(name)
-        return memory_kb(pid) if pid else {}
+    def memory(self) -> dict[str, Any]:
+        """VmRSS and VmHWM in kB of the collector extension ("extension") and the runtime, the
+        sandbox's Python process ("function")."""
+        out: dict[str, Any] = {}
+        extension = self.find("collector")
+        if extension:
+            out["extension"] = memory_kb(extension)
+        if self.proc is not None:
+            for pid, name in session_processes(self.proc.pid):
+                if name.startswith("python"):
+                    out["function"] = memory_kb(pid)
+                    break
+        return out
 
     def stop(self, timeout: float = 15.0) -> Stopped:
         """SIGTERM to RIE (it sends SHUTDOWN to the extensions and waits for them), then make

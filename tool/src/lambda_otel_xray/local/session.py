@@ -116,6 +116,9 @@ class RunResult:
     cold_start_ms: float | None = None
     collector_memory: list[dict[str, Any]] = field(default_factory=list)
     collector_peak_kb: int | None = None
+    function_memory: list[dict[str, Any]] = field(default_factory=list)
+    function_peak_kb: int | None = None
+    container_peak_kb: int | None = None
     stopped: Stopped = field(default_factory=Stopped)
     shutdown_logged: bool = False
     stand_ins: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +166,11 @@ class RunResult:
                 "memory_samples": self.collector_memory,
                 "peak_rss_kb": self.collector_peak_kb,
                 "shutdown_logged": self.shutdown_logged,
+            },
+            "function_memory": {
+                "memory_samples": self.function_memory,
+                "peak_rss_kb": self.function_peak_kb,
+                "container_peak_kb": self.container_peak_kb,
             },
             "rie_exit_code": self.stopped.exit_code,
             "shutdown_ms": self.stopped.shutdown_ms,
@@ -293,12 +301,20 @@ class LocalRun:
         return inv
 
     def sample_memory(self) -> dict[str, int]:
-        """The extension's RSS and peak RSS now, recorded with the invocation count."""
-        mem = self.function.extension_memory()
+        """The extension's and the function's RSS and peak RSS now, recorded with the
+        invocation count; returns the extension's."""
+        found = self.function.memory()
+        after = len(self.result.invocations) - 1
+        mem = found.get("extension") or {}
         if mem:
-            after = len(self.result.invocations) - 1
             self.result.collector_memory.append({"after_invocation": after, **mem})
             self.result.collector_peak_kb = mem.get("VmHWM", self.result.collector_peak_kb)
+        runtime = found.get("function") or {}
+        if runtime:
+            self.result.function_memory.append({"after_invocation": after, **runtime})
+            self.result.function_peak_kb = runtime.get("VmHWM", self.result.function_peak_kb)
+        if found.get("container_peak_kb"):
+            self.result.container_peak_kb = found["container_peak_kb"]
         return mem
 
     def stop(self) -> Stopped:
