@@ -50,7 +50,6 @@ import argparse
 import contextlib
 import http.client
 import io
-import os
 import shutil
 import socket
 import statistics

@@ -300,9 +300,10 @@ def test_collector_bump_reaches_an_edited_service(template: Template, tmp_path: 
     assert (project / "Dockerfile").read_text().endswith(docker_addition)
     assert main_tf.read_text().endswith(tf_addition)
     # Pins bumped everywhere the project carries them.
-    assert f"go.opentelemetry.io/collector/otelcol {new_pins[bump.CORE]}" in (
-        project / "collector" / "go.mod"
-    ).read_text()
+    assert (
+        f"go.opentelemetry.io/collector/otelcol {new_pins[bump.CORE]}"
+        in (project / "collector" / "go.mod").read_text()
+    )
     go_mod = (project / "collector" / "go.mod").read_text()
     assert f"sigv4authextension {new_contrib}\n" in go_mod
     assert f"sigv4authextension {new_contrib} h1:" in (project / "collector" / "go.sum").read_text()
