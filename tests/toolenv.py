@@ -65,6 +65,14 @@ def tool_venv(name: str, requirements: Sequence[str], *, timeout: float = 1800) 
             shutil.rmtree(path)
         try:
             _run([sys.executable, "-m", "venv", str(path)], timeout=timeout)
+            # The pip a venv starts with (23.x on Python 3.11) refuses the services' tool pin,
+            # `name @ git+file:///path@sha#subdirectory=tool`; the services' `make venv` upgrades
+            # to the same floor.
+            _run(
+                [str(venv_bin(path, "python")), "-m", "pip", "install", "--quiet",
+                 "--disable-pip-version-check", "--upgrade", "pip>=25.1"],
+                timeout=timeout,
+            )  # fmt: skip
             _run(
                 [
                     str(venv_bin(path, "python")),
