@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,6 +113,14 @@ def machine_paths() -> list[str]:
     return sorted(p for p in paths if p not in ("/", "/root"))
 
 
+def _names(text: str, path: str) -> bool:
+    """Whether ``text`` names ``path``: an absolute one as a path of its own, not inside another
+    (/work is in .github/workflows/); a fragment (/.cache/toolenvs/) anywhere."""
+    if not Path(path).is_absolute() or path.startswith("/."):
+        return path in text
+    return re.search(rf"(?<![\w./-]){re.escape(path)}(?![\w.-])", text) is not None
+
+
 @pytest.mark.parametrize("tree", ["tool/collector", "template"])
 def test_no_file_names_this_machines_paths(tree: str) -> None:
     found = {}
@@ -119,7 +128,7 @@ def test_no_file_names_this_machines_paths(tree: str) -> None:
         if not path.is_file():
             continue
         text = path.read_bytes().decode("utf-8", errors="replace")
-        hits = [p for p in machine_paths() if p in text]
+        hits = [p for p in machine_paths() if _names(text, p)]
         if hits:
             found[str(path.relative_to(ROOT))] = hits
     assert not found, found
