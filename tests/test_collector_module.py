@@ -110,7 +110,10 @@ def machine_paths() -> list[str]:
         paths.add(str(ROOT.parent))
     if os.environ.get("TOOLENV_CACHE_DIR"):
         paths.add(os.environ["TOOLENV_CACHE_DIR"])
-    return sorted(p for p in paths if p not in ("/", "/root"))
+    # Directories every machine has, that files name on purpose (a checkout in /tmp/ci must not
+    # make the Dockerfile's /tmp a finding).
+    shared = {"/", "/root", "/tmp", "/var/tmp", "/home", "/opt", "/srv", "/mnt", "/usr", "/var"}
+    return sorted(p for p in paths if p not in shared)
 
 
 def _names(text: str, path: str) -> bool:

@@ -45,6 +45,7 @@ LIMITS: dict[tuple[str, str], int | None] = {
     ("AWS::Serverless::Api", "Name"): None,
     ("AWS::ApiGateway::RestApi", "Name"): None,
     ("AWS::CloudFormation::Stack", "StackName"): 128,
+    ("AWS::ECR::Repository", "RepositoryName"): 256,
     ("aws_lambda_function", "function_name"): 64,
     ("aws_iam_role", "name"): 64,
     ("aws_iam_role_policy", "name"): 128,
@@ -74,10 +75,15 @@ _AnyTag.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 def sam_names(project: Path, slug: str) -> list[Name]:
-    template = yaml.load((project / "template.yaml").read_text(encoding="utf-8"), Loader=_AnyTag)
     config = tomllib.loads((project / "samconfig.toml").read_text(encoding="utf-8"))
     stack = config["default"]["global"]["parameters"]["stack_name"]
-    return [*_cfn_names(template, slug), ("AWS::CloudFormation::Stack", "StackName", stack)]
+    found: list[Name] = [("AWS::CloudFormation::Stack", "StackName", stack)]
+    for name in ("template.yaml", "ecr.yaml"):
+        template = yaml.load((project / name).read_text(encoding="utf-8"), Loader=_AnyTag)
+        found += _cfn_names(template, slug)
+    # The repository's stack is named in deploy.mk (`ECR_STACK = <slug>-ecr`).
+    [ecr_stack] = re.findall(r"^ECR_STACK = (\S+)$", (project / "deploy.mk").read_text(), re.M)
+    return [*found, ("AWS::CloudFormation::Stack", "StackName", ecr_stack)]
 
 
 def cdk_names(project: Path, slug: str, outdir: Path) -> list[Name]:
@@ -88,10 +94,14 @@ def cdk_names(project: Path, slug: str, outdir: Path) -> list[Name]:
     requirements = (project / "requirements-cdk.txt").read_text(encoding="utf-8").splitlines()
     proc = _synth(project, venv_bin(tool_venv("cdk", requirements), "python"), outdir)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    [template_path] = outdir.glob("*.template.json")
-    template = json.loads(template_path.read_text(encoding="utf-8"))
-    stack = template_path.name.removesuffix(".template.json")
-    return [*_cfn_names(template, slug), ("AWS::CloudFormation::Stack", "StackName", stack)]
+    # Two stacks: the function's and its ECR repository's (`<slug>-ecr`).
+    found: list[Name] = []
+    for template_path in sorted(outdir.glob("*.template.json")):
+        template = json.loads(template_path.read_text(encoding="utf-8"))
+        stack = template_path.name.removesuffix(".template.json")
+        found += [*_cfn_names(template, slug), ("AWS::CloudFormation::Stack", "StackName", stack)]
+    assert len(found) > 2, found
+    return found
 
 
 def terraform_names(project: Path, slug: str) -> list[Name]:
