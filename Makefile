@@ -7,7 +7,7 @@ VENV := .venv
 PYTEST_ARGS ?=
 
 .PHONY: help setup venv system-deps test test-fast lint render-example bench docs clean \
-	bump-collector bump-python-otel release
+	bump-collector bump-python-otel lock-python-otel release
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bump-collector: venv ## Bump the collector pins + go.mod/go.sum: make bump-colle
 bump-python-otel: venv ## Bump OTel Python: make bump-python-otel VERSION=1.46.0 CONTRIB=0.67b0
 	@test -n "$(VERSION)" -a -n "$(CONTRIB)" || { echo "usage: make bump-python-otel VERSION=1.N.P CONTRIB=0.NbM" >&2; exit 2; }
 	$(VENV)/bin/python scripts/bump.py python-otel --version $(VERSION) --contrib $(CONTRIB)
+
+lock-python-otel: venv ## Regenerate the layer's hash-pinned lock for the current OTel Python pins
+	$(VENV)/bin/python scripts/bump.py lock
 
 release: test-fast ## Cut a template release: make release VERSION=0.3.0 (checks, CHANGELOG, versions, tag)
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z (PEP 440)" >&2; exit 2; }

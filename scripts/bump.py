@@ -17,7 +17,13 @@ and go.sum), tidied with both exporters' component lists and the module wired in
 `python-otel`: VERSION is the SDK/API/exporter release, CONTRIB the matching instrumentation
 release (0.NbM). Each package requirements-otel.txt can name must exist on the index, and the
 whole set must resolve together for Lambda (`pip install --dry-run --only-binary=:all:`) for
-every Python version and architecture the template offers.
+every Python version and architecture the template offers. Those resolutions are written as the
+layer's lock (tool/src/lambda_otel_xray/layer/otel-lock.json): every package each Python version
+pulls in, its dependencies, and the sha256 of each wheel either architecture uses, so the layer
+build installs with `pip --require-hashes`.
+
+`lock`: the same resolutions and lock for the current pins (after a dependency such as
+typing-extensions publishes a fix, or to re-check the index).
 
 Nothing is written unless every check passes (`--dry-run` never writes). Then run the layer
 tests: `make test PYTEST_ARGS="-m layer"`.
@@ -36,6 +42,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PINS = Path("pins.yml")
@@ -51,6 +58,7 @@ MODULE_GO_SUM = MODULE_DIR / "go.sum"
 MODULE_PATH = "lambdaotelxray"
 TOOL_VERSION = "tool_version"
 REQUIREMENTS_TEMPLATE = Path("template/requirements-otel.txt.jinja")
+LOCK = Path("tool/src/lambda_otel_xray/layer/otel-lock.json")
 COPIER_YML = Path("copier.yml")
 
 CORE_PREFIX = "go.opentelemetry.io/collector"
@@ -325,6 +333,75 @@ def otel_requirements(template_text: str, pins: Mapping[str, str], instrumentati
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
+def normalize(name: str) -> str:
+    """A project name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requires(item: Mapping[str, Any], python_version: str, machine: str) -> list[str]:
+    """The names ``item`` depends on for this Python and machine (no extras)."""
+    from packaging.requirements import Requirement
+
+    environment = {
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": machine,
+        "extra": "",
+    }
+    names = []
+    for text in item["metadata"].get("requires_dist") or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            names.append(normalize(requirement.name))
+    return names
+
+
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+
+
+def build_lock(
+    resolutions: Mapping[tuple[str, str], list[Mapping[str, Any]]], pins: Mapping[str, str]
+) -> dict[str, Any]:
+    """The layer's lock from pip's install reports, one per (Python version, architecture):
+    per Python version each package's version and dependencies, and per package version the
+    hashes of the wheels the architectures chose."""
+    pythons: dict[str, dict[str, dict[str, Any]]] = {}
+    hashes: dict[str, set[str]] = {}
+    for (python_version, arch), items in sorted(resolutions.items()):
+        packages = pythons.setdefault(python_version, {})
+        resolved = {normalize(i["metadata"]["name"]) for i in items}
+        for item in items:
+            name, version = normalize(item["metadata"]["name"]), item["metadata"]["version"]
+            known = packages.get(name)
+            if known is not None and known["version"] != version:
+                raise BumpError(
+                    f"{name} resolves to {known['version']} and {version} for Python "
+                    f"{python_version} on different architectures: one lock cannot hold both"
+                )
+            requires = sorted(
+                {n for n in _requires(item, python_version, MACHINES[arch]) if n in resolved}
+                | set(known["requires"] if known else [])
+            )
+            packages[name] = {"version": version, "requires": requires}
+            digest = item["download_info"]["archive_info"]["hashes"]["sha256"]
+            hashes.setdefault(f"{name}=={version}", set()).add(digest)
+    return {
+        "generated_by": "make lock-python-otel (scripts/bump.py); do not edit",
+        "pins": dict(sorted(pins.items())),
+        "pythons": {v: dict(sorted(p.items())) for v, p in sorted(pythons.items())},
+        "hashes": {k: sorted(v) for k, v in sorted(hashes.items())},
+    }
+
+
+def lock_text(lock: Mapping[str, Any]) -> str:
+    return json.dumps(lock, indent=1) + "\n"
+
+
 # =========================================================================== tools (network)
 def _run(cmd: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None):
     return subprocess.run(
@@ -427,8 +504,11 @@ def pip_versions(package: str) -> list[str]:
     return json.loads(result.stdout)["versions"]
 
 
-def pip_resolve(requirements: list[str], python_version: str, platform: str) -> dict[str, str]:
-    """What `pip install --dry-run --only-binary=:all:` would install for Lambda."""
+def pip_resolve(
+    requirements: list[str], python_version: str, platform: str
+) -> list[dict[str, Any]]:
+    """What `pip install --dry-run --only-binary=:all:` would install for Lambda: the report's
+    items (metadata, and the chosen wheel with its hash)."""
     with tempfile.TemporaryDirectory() as target:
         result = pip(
             "install", "--dry-run", "--quiet", "--ignore-installed", "--only-binary=:all:",
@@ -440,8 +520,7 @@ def pip_resolve(requirements: list[str], python_version: str, platform: str) -> 
             f"the pins do not resolve together for Python {python_version} on {platform}:\n"
             + result.stderr.strip()
         )
-    report = json.loads(result.stdout)
-    return {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in report["install"]}
+    return json.loads(result.stdout)["install"]
 
 
 # =========================================================================== commands
@@ -530,17 +609,24 @@ def plan_python_otel(root: Path, version: str, contrib: str) -> Plan:
         if wanted not in pip_versions(name):
             raise BumpError(f"{name} {wanted} is not on the package index")
     plan = Plan(pins=new)
+    resolutions = {}
     for python_version in copier_choices(copier_yml, "python_version"):
         for arch, platform in PLATFORMS.items():
-            resolved = pip_resolve(requirements, python_version, platform)
+            items = pip_resolve(requirements, python_version, platform)
+            resolved = {normalize(i["metadata"]["name"]): i["metadata"]["version"] for i in items}
             for requirement in requirements:
                 name, wanted = requirement.split("==")
-                if resolved.get(name.lower()) != wanted:
+                if resolved.get(normalize(name)) != wanted:
                     raise BumpError(
-                        f"{name} resolved to {resolved.get(name.lower())}, not {wanted}"
+                        f"{name} resolved to {resolved.get(normalize(name))}, not {wanted}"
                     )
+            resolutions[(python_version, arch)] = items
             plan.notes.append(f"resolves for Python {python_version} on {arch}")
-    plan.files = {PINS: set_pins(pins_text, new)}
+    lock_pins = {k: v for k, v in values.items() if k.startswith("pin_otel_")}
+    plan.files = {
+        PINS: set_pins(pins_text, new),
+        LOCK: lock_text(build_lock(resolutions, lock_pins)),
+    }
     return plan
 
 
@@ -554,12 +640,16 @@ def main(argv: list[str] | None = None) -> int:
     python = sub.add_parser("python-otel", help="OpenTelemetry Python pins")
     python.add_argument("--version", required=True, help="SDK/API release, 1.N.P")
     python.add_argument("--contrib", required=True, help="instrumentation release, 0.NbM")
+    sub.add_parser("lock", help="the layer's hash-pinned lock, for the current Python pins")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     before = read_pins((root / PINS).read_text())
     try:
         if args.command == "collector":
             plan = plan_collector(root, args.version)
+        elif args.command == "lock":
+            plan = plan_python_otel(root, before[OTEL], before[OTEL_CONTRIB])
+            plan.pins = {}
         else:
             plan = plan_python_otel(root, args.version, args.contrib)
     except BumpError as error:

@@ -378,3 +378,66 @@ def test_the_test_groups_opentelemetry_pins_are_the_layers() -> None:
     group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["test"]
     pinned = dict(r.split("==") for r in group if r.startswith("opentelemetry-"))
     assert pinned == wanted
+
+
+# --------------------------------------------------------------- the layer's hash-pinned lock
+def report_item(name: str, version: str, digest: str, requires: list[str] | None = None) -> dict:
+    """One entry of `pip install --report`'s install list."""
+    return {
+        "metadata": {"name": name, "version": version, "requires_dist": requires},
+        "download_info": {"archive_info": {"hashes": {"sha256": digest}}},
+    }
+
+
+def test_build_lock_merges_architectures_and_evaluates_markers() -> None:
+    resolutions = {
+        ("3.13", "x86_64"): [
+            report_item("Pkg_A", "1.0", "a" * 64, ["typing_extensions>=4", 'b; extra == "x"']),
+            report_item("wrapt", "1.17.3", "1" * 64),
+            report_item("typing_extensions", "4.16.0", "t" * 64),
+        ],
+        ("3.13", "arm64"): [
+            report_item("pkg-a", "1.0", "a" * 64, ["typing-extensions>=4"]),
+            report_item("wrapt", "1.17.3", "2" * 64),
+            report_item("typing-extensions", "4.16.0", "t" * 64),
+        ],
+        ("3.10", "x86_64"): [
+            report_item("pkg-a", "1.0", "a" * 64, ['wrapt; python_version < "3.11"']),
+            report_item("wrapt", "1.17.3", "3" * 64),
+        ],
+    }
+    lock = bump.build_lock(resolutions, {"pin_otel_python": "1.0"})
+    assert lock["pythons"]["3.13"]["pkg-a"] == {"version": "1.0", "requires": ["typing-extensions"]}
+    assert lock["pythons"]["3.10"]["pkg-a"]["requires"] == ["wrapt"]
+    assert lock["hashes"]["wrapt==1.17.3"] == ["1" * 64, "2" * 64, "3" * 64]
+    assert lock["hashes"]["pkg-a==1.0"] == ["a" * 64]
+
+
+def test_build_lock_refuses_versions_that_differ_by_architecture() -> None:
+    resolutions = {
+        ("3.13", "x86_64"): [report_item("wrapt", "1.17.3", "1" * 64)],
+        ("3.13", "arm64"): [report_item("wrapt", "1.17.2", "2" * 64)],
+    }
+    with pytest.raises(bump.BumpError, match="one lock cannot hold both"):
+        bump.build_lock(resolutions, {})
+
+
+def test_the_committed_lock_is_at_the_pins_for_every_answer() -> None:
+    """The lock `make lock-python-otel` wrote matches pins.yml, covers every Python version the
+    form offers, and turns every requirements-otel.txt the form can render into hashed lines."""
+    from lambda_otel_xray.layer import lock
+
+    committed = lock.load(ROOT / bump.LOCK)
+    pins = bump.read_pins((ROOT / "pins.yml").read_text())
+    assert committed["pins"] == {k: v for k, v in pins.items() if k.startswith("pin_otel_")}
+    copier_yml = (ROOT / "copier.yml").read_text()
+    assert sorted(committed["pythons"]) == sorted(bump.copier_choices(copier_yml, "python_version"))
+    choices = bump.copier_choices(copier_yml, "instrumentations")
+    text = "\n".join(
+        bump.otel_requirements((ROOT / bump.REQUIREMENTS_TEMPLATE).read_text(), pins, choices)
+    )
+    for python_version in committed["pythons"]:
+        hashed = lock.hashed_requirements(text, python_version, committed)
+        lines = [line for line in hashed.splitlines() if not line.startswith("#")]
+        assert lines and all(" --hash=sha256:" in line for line in lines)
+        assert any(line.startswith("wrapt==") for line in lines)

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from elf import inspect
+from lambda_otel_xray.layer import lock
 from render import Case, render
 
 pytestmark = pytest.mark.layer
@@ -146,6 +148,57 @@ def test_python_packages_match_the_pins(case: Case, built) -> None:
         if line and not line.startswith("#"):
             name, version = line.split("==")
             assert installed[name.lower()] == version
+    # Every package came through `pip --require-hashes` from the lock: the pins' closure,
+    # nothing unhashed besides.
+    assert manifest["python"]["hash_checked"] is True
+    hashed = lock.hashed_requirements(
+        (project / "requirements-otel.txt").read_text(), manifest["python_version"]
+    )
+    locked = dict(line.split(" ", 1)[0].split("==") for line in hashed.splitlines()[1:])
+    assert {lock.normalize(name): v for name, v in installed.items()} == locked
+
+
+def test_a_file_that_does_not_match_its_hash_is_refused_and_keeps_the_old_layer(
+    built, tmp_path: Path
+) -> None:
+    """A team's hash-pinned requirements-otel.txt whose hash for one package is not the
+    file's (what a tampered mirror looks like): real pip refuses it, the build says why."""
+    project = copy_project(built(BUILT[0]), tmp_path)
+    layer = project / "build" / "layer.zip"
+    before = layer.read_bytes()
+    requirements = project / "requirements-otel.txt"
+    python_version = json.loads((project / "build" / "layer-manifest.json").read_text())[
+        "python_version"
+    ]
+    hashed = lock.hashed_requirements(requirements.read_text(), python_version)
+    name = "opentelemetry-propagator-aws-xray"
+    tampered = [
+        re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, line)
+        if line.startswith(f"{name}==")
+        else line
+        for line in hashed.splitlines()
+    ]
+    requirements.write_text("\n".join(tampered) + "\n")
+    result = layer_build(project)
+    assert result.returncode == 1, result.stderr
+    assert "does not match the hash the lock recorded" in result.stderr
+    assert name in result.stderr  # pip's own lines name the package and both hashes
+    assert layer.read_bytes() == before
+    assert [p.name for p in (project / "build").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_pin_the_lock_does_not_hold_is_refused_before_any_install(built, tmp_path: Path) -> None:
+    project = copy_project(built(BUILT[0]), tmp_path)
+    requirements = project / "requirements-otel.txt"
+    text, count = re.subn(
+        r"(?m)^opentelemetry-sdk==\S+$", "opentelemetry-sdk==1.40.0", requirements.read_text()
+    )
+    assert count == 1
+    requirements.write_text(text)
+    result = layer_build(project)
+    assert result.returncode == 1, result.stderr
+    assert "pins opentelemetry-sdk==1.40.0, but the tool's lock holds" in result.stderr
+    assert "--generate-hashes" in result.stderr
 
 
 def copy_project(project: Path, tmp_path: Path) -> Path:

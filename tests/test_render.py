@@ -98,6 +98,8 @@ def test_answers_reach_the_files(case: Case, render_case) -> None:
     dockerfile = (project / "Dockerfile").read_text()
     assert "FROM public.ecr.aws/lambda/python:3.13" in dockerfile
     assert 'CMD ["app.lambda_handler"]' in dockerfile
+    # The function's packages install hash-checked, as the layer's do (lambda-otel-xray layer).
+    assert "pip install --no-cache-dir --require-hashes" in dockerfile
     readme = (project / "README.md").read_text()
     if case.trace_exporter == "xray-otlp":
         assert "Transaction Search" in readme

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import platforms
 from ..service import Service
-from . import collector, package, python_part
+from . import collector, lock, package, python_part
 from .hashing import file_sha256, key, tree_key
 from .steps import Steps
 
@@ -68,6 +68,7 @@ def python_key(service: Service, python_version: str, architecture: str) -> str:
         FORMAT,
         "python",
         service.otel_requirements,
+        lock.LOCK,
         python_version,
         architecture,
         sys.version_info[:2],
@@ -168,7 +169,14 @@ def _python(steps: Steps, service: Service, cache: Path, python_version: str, ar
                 )
                 compiled = python_part.precompile(staging / "python", python_version)
                 (staging / "packages.json").write_text(
-                    json.dumps({"packages": installed, "precompiled": compiled}, indent=2)
+                    json.dumps(
+                        {
+                            "packages": installed,
+                            "precompiled": compiled,
+                            "hash_checked": True,
+                        },
+                        indent=2,
+                    )
                 )
                 shutil.rmtree(python_dir, ignore_errors=True)
                 staging.rename(python_dir)

@@ -1,7 +1,8 @@
 """Install the OpenTelemetry Python packages for the target runtime into python/.
 
 pip resolves wheels for Lambda's platform and Python version, not the build machine's, so an
-x86-64 laptop builds an arm64 Python 3.13 layer. Console scripts pip writes there would carry
+x86-64 laptop builds an arm64 Python 3.13 layer. Every file is checked against the hash the lock
+recorded for it (`--require-hashes`, see lock.py). Console scripts pip writes there would carry
 this machine's shebang, so they are dropped; the layer ships its own wrapper.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .. import platforms
 from ..errors import ToolError
+from . import lock
 
 NETWORK_HINTS = (
     "NewConnectionError",
@@ -54,14 +56,22 @@ def pip_command(target: Path, python_version: str, architecture: str, *args: str
     ]
 
 
+HASHED_REQUIREMENTS = "requirements-otel.hashed.txt"
+
+
 def install(
     requirements: Path, python_version: str, architecture: str, target: Path
 ) -> list[dict[str, str]]:
-    """pip install into ``target``; returns [{name, version}] of what was installed."""
+    """pip install into ``target``, hash-checked; returns [{name, version}] of what was
+    installed. The hashed requirements it used stay beside ``target``."""
     report = target.parent / (target.name + ".pip-report.json")
+    hashed = target.parent / HASHED_REQUIREMENTS
+    hashed.parent.mkdir(parents=True, exist_ok=True)
+    hashed.write_text(lock.hashed_requirements(requirements.read_text(), python_version))
     command = pip_command(
-        target, python_version, architecture, "--report", str(report), "-r", str(requirements)
-    )
+        target, python_version, architecture, "--require-hashes", "--report", str(report),
+        "-r", str(hashed),
+    )  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()
@@ -69,6 +79,21 @@ def install(
             raise ToolError(
                 f"{sys.executable} has no pip",
                 "run `make venv` and build with `make layer` (it uses .venv/bin/python)",
+                output,
+            )
+        if "DO NOT MATCH THE HASHES" in output:
+            raise ToolError(
+                "a package the index served does not match the hash the lock recorded for it",
+                "check PIP_INDEX_URL (a mirror must serve PyPI's files unchanged); if PyPI "
+                "itself changed, the template's maintainers regenerate the lock with "
+                "`make lock-python-otel`",
+                output,
+            )
+        if "Hashes are required in --require-hashes mode" in output:
+            raise ToolError(
+                f"{requirements.name} is hash-pinned, but not every package it pulls in has a hash",
+                "add the lines pip prints below (or regenerate the file with "
+                "`uv pip compile --generate-hashes`)",
                 output,
             )
         if any(hint in output for hint in NETWORK_HINTS):
